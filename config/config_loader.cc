@@ -1,0 +1,462 @@
+#include "config/config_loader.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace switchyard::config {
+namespace {
+
+std::string Child(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// RFC 9110 token characters, the only ones allowed in a header name.
+bool IsTokenChar(unsigned char c) {
+  return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+// Why a header may not be set in the config, or nullptr if it may.
+const char* ForbiddenHeaderReason(std::string_view name) {
+  static const std::map<std::string, const char*, std::less<>> kForbidden = {
+      {"host", "the proxy sets Host from base_url"},
+      {"authorization", "the proxy sets Authorization from api_key_env"},
+      {"content-length", "the proxy sets Content-Length from the request body"},
+      {"transfer-encoding", "the proxy sets Transfer-Encoding from the request body"},
+      {"connection", "Connection is a hop-by-hop header managed by the proxy"},
+      {"keep-alive", "Keep-Alive is a hop-by-hop header managed by the proxy"},
+      {"proxy-connection", "Proxy-Connection is a hop-by-hop header managed by the proxy"},
+      {"proxy-authenticate", "Proxy-Authenticate is a hop-by-hop header"},
+      {"proxy-authorization", "Proxy-Authorization is a hop-by-hop header"},
+      {"te", "TE is a hop-by-hop header managed by the proxy"},
+      {"trailer", "Trailer is a hop-by-hop header managed by the proxy"},
+      {"upgrade", "Upgrade is a hop-by-hop header managed by the proxy"},
+  };
+  auto it = kForbidden.find(Lower(name));
+  return it == kForbidden.end() ? nullptr : it->second;
+}
+
+// Names are spliced into JSON, logs and metric labels verbatim, so they must need no escaping.
+const char* NameProblem(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (std::any_of(name.begin(), name.end(),
+                  [](char c) { return c == '"' || c == '\\' || IsControl(c); }))
+    return "must not contain quotes, backslashes or control characters";
+  return nullptr;
+}
+
+std::string_view KindOf(const YAML::Node& node) {
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  if (node.IsScalar()) return "a single value";
+  return "empty";
+}
+
+// Walks the YAML tree once, filling a Config and collecting every problem on the way.
+class Loader {
+ public:
+  explicit Loader(const EnvLookup& env) : env_(env) {}
+
+  Config Load(const YAML::Node& root);
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  using KeySet = std::set<std::string, std::less<>>;
+  using Visitor =
+      std::function<void(std::string_view key, const YAML::Node& value, const std::string& path)>;
+
+  void Problem(const std::string& path, std::string_view message) {
+    problems_.push_back(fmt::format("{}: {}", path.empty() ? "(root)" : path, message));
+  }
+  // Reports a missing key, unless the node was not a map (already reported).
+  void Require(const std::optional<KeySet>& seen, const std::string& path, std::string_view key) {
+    if (seen && !seen->contains(key)) Problem(Child(path, key), "is required");
+  }
+
+  // Visits each entry of a map (null counts as empty), reporting unknown and duplicate
+  // keys; returns the keys seen, or nullopt if the node is not a map.
+  std::optional<KeySet> ForEachKey(const YAML::Node& node, const std::string& path,
+                                   std::initializer_list<std::string_view> known,
+                                   const Visitor& visit);
+  // The interpolated value of a scalar, or nullopt after reporting why there is none.
+  std::optional<std::string> Scalar(const YAML::Node& node, const std::string& path,
+                                    std::string_view what);
+
+  void ReadString(const YAML::Node& node, const std::string& path, std::string* out);
+  template <typename T>
+  void ReadInt(const YAML::Node& node, const std::string& path, int64_t min, int64_t max, T* out);
+  void ReadSize(const YAML::Node& node, const std::string& path, std::size_t* out);
+  void ReadDuration(const YAML::Node& node, const std::string& path, Duration* out);
+  void ReadBool(const YAML::Node& node, const std::string& path, bool* out);
+
+  void ReadListener(const YAML::Node& node, const std::string& path, Listener* out);
+  void ReadUpstream(const YAML::Node& node, const std::string& path, Upstream* out);
+  void ReadTimeouts(const YAML::Node& node, const std::string& path, UpstreamTimeouts* out);
+  void ReadHeaders(const YAML::Node& node, const std::string& path,
+                   std::vector<std::pair<std::string, std::string>>* out);
+  void ResolveApiKey(const std::string& path, Upstream* upstream);
+  void ReadModel(const YAML::Node& node, const std::string& path, const Config& config, Model* out);
+  // Calls read(item, path) for each item of a required, non-empty list.
+  void ForEachItem(const std::optional<YAML::Node>& node, const std::string& path,
+                   const std::function<void(const YAML::Node&, const std::string&)>& read);
+
+  const EnvLookup& env_;
+  std::vector<std::string> problems_;
+};
+
+std::optional<Loader::KeySet> Loader::ForEachKey(const YAML::Node& node, const std::string& path,
+                                                 std::initializer_list<std::string_view> known,
+                                                 const Visitor& visit) {
+  KeySet seen;
+  if (node.IsNull()) return seen;
+  if (!node.IsMap()) {
+    Problem(path, fmt::format("must be a map, not {}", KindOf(node)));
+    return std::nullopt;
+  }
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) {
+      Problem(path, "keys must be plain strings");
+      continue;
+    }
+    const std::string& key = entry.first.Scalar();
+    const std::string key_path = Child(path, key);
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      Problem(key_path, fmt::format("unknown key (expected one of: {})", fmt::join(known, ", ")));
+    } else if (!seen.insert(key).second) {
+      Problem(key_path, "duplicate key");
+    } else {
+      visit(key, entry.second, key_path);
+    }
+  }
+  return seen;
+}
+
+std::optional<std::string> Loader::Scalar(const YAML::Node& node, const std::string& path,
+                                          std::string_view what) {
+  if (!node.IsScalar()) {
+    Problem(path, fmt::format("must be {}, not {}", what, KindOf(node)));
+    return std::nullopt;
+  }
+  std::string error;
+  auto value = Interpolate(node.Scalar(), env_, &error);
+  if (!value) Problem(path, error);
+  return value;
+}
+
+void Loader::ReadString(const YAML::Node& node, const std::string& path, std::string* out) {
+  if (auto value = Scalar(node, path, "a string")) *out = std::move(*value);
+}
+
+template <typename T>
+void Loader::ReadInt(const YAML::Node& node, const std::string& path, int64_t min, int64_t max,
+                     T* out) {
+  auto text = Scalar(node, path, "an integer");
+  if (!text) return;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec == std::errc::invalid_argument || end != text->data() + text->size() || text->empty()) {
+    Problem(path, "must be an integer");
+  } else if (ec == std::errc::result_out_of_range || value < min || value > max) {
+    Problem(path, max == std::numeric_limits<int>::max()
+                      ? fmt::format("must be at least {}", min)
+                      : fmt::format("must be between {} and {}", min, max));
+  } else {
+    *out = static_cast<T>(value);
+  }
+}
+
+void Loader::ReadSize(const YAML::Node& node, const std::string& path, std::size_t* out) {
+  auto text = Scalar(node, path, "a size");
+  if (!text) return;
+  std::string error;
+  auto value = ParseSize(*text, &error);
+  if (!value) return Problem(path, error);
+  if (*value == 0) return Problem(path, "must be at least 1 byte");
+  *out = *value;
+}
+
+void Loader::ReadDuration(const YAML::Node& node, const std::string& path, Duration* out) {
+  auto text = Scalar(node, path, "a duration");
+  if (!text) return;
+  std::string error;
+  auto value = ParseDuration(*text, &error);
+  if (!value) return Problem(path, error);
+  if (value->count() == 0) return Problem(path, "must be greater than 0");
+  *out = *value;
+}
+
+void Loader::ReadBool(const YAML::Node& node, const std::string& path, bool* out) {
+  auto text = Scalar(node, path, "true or false");
+  if (!text) return;
+  const std::string value = Lower(*text);
+  if (value == "true" || value == "yes" || value == "on") {
+    *out = true;
+  } else if (value == "false" || value == "no" || value == "off") {
+    *out = false;
+  } else {
+    Problem(path, "must be true or false");
+  }
+}
+
+void Loader::ReadListener(const YAML::Node& node, const std::string& path, Listener* out) {
+  constexpr int kIntMax = std::numeric_limits<int>::max();
+  ForEachKey(node, path,
+             {"address", "port", "threads", "max_header_bytes", "max_body_bytes", "max_connections",
+              "header_timeout", "keep_alive_timeout", "shutdown_grace"},
+             [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+               if (key == "address") {
+                 ReadString(value, p, &out->address);
+                 if (!IsIpLiteral(out->address))
+                   Problem(p, "must be an IP address such as 127.0.0.1, 0.0.0.0 or ::");
+               } else if (key == "port") {
+                 ReadInt(value, p, 0, 65535, &out->port);  // 0: any free port (tests)
+               } else if (key == "threads") {
+                 ReadInt(value, p, 0, kIntMax, &out->threads);
+               } else if (key == "max_header_bytes") {
+                 ReadSize(value, p, &out->max_header_bytes);
+               } else if (key == "max_body_bytes") {
+                 ReadSize(value, p, &out->max_body_bytes);
+               } else if (key == "max_connections") {
+                 ReadInt(value, p, 1, kIntMax, &out->max_connections);
+               } else if (key == "header_timeout") {
+                 ReadDuration(value, p, &out->header_timeout);
+               } else if (key == "keep_alive_timeout") {
+                 ReadDuration(value, p, &out->keep_alive_timeout);
+               } else {
+                 ReadDuration(value, p, &out->shutdown_grace);
+               }
+             });
+}
+
+void Loader::ReadUpstream(const YAML::Node& node, const std::string& path, Upstream* out) {
+  auto seen = ForEachKey(
+      node, path,
+      {"name", "base_url", "api_key_env", "headers", "max_connections", "idle_connection_timeout",
+       "ca_file", "insecure_skip_verify", "timeouts"},
+      [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+        if (key == "name") {
+          if (auto name = Scalar(value, p, "a string")) {
+            out->name = std::move(*name);
+            if (const char* problem = NameProblem(out->name)) Problem(p, problem);
+          }
+        } else if (key == "base_url") {
+          if (auto text = Scalar(value, p, "a URL")) {
+            std::string error;
+            out->base_url = *text;
+            out->url = ParseBaseUrl(*text, &error);
+            if (!error.empty()) Problem(p, error);
+          }
+        } else if (key == "api_key_env") {
+          ReadString(value, p, &out->api_key_env);
+          if (!out->api_key_env.empty()) ResolveApiKey(p, out);
+        } else if (key == "headers") {
+          ReadHeaders(value, p, &out->headers);
+        } else if (key == "max_connections") {
+          ReadInt(value, p, 1, std::numeric_limits<int>::max(), &out->max_connections);
+        } else if (key == "idle_connection_timeout") {
+          ReadDuration(value, p, &out->idle_connection_timeout);
+        } else if (key == "ca_file") {
+          ReadString(value, p, &out->ca_file);
+          std::error_code ec;
+          if (!out->ca_file.empty() && (!std::ifstream(out->ca_file).good() ||
+                                        !std::filesystem::is_regular_file(out->ca_file, ec)))
+            Problem(p, "is not a readable file");
+        } else if (key == "insecure_skip_verify") {
+          ReadBool(value, p, &out->insecure_skip_verify);
+        } else {
+          ReadTimeouts(value, p, &out->timeouts);
+        }
+      });
+  Require(seen, path, "name");
+  Require(seen, path, "base_url");
+}
+
+void Loader::ReadTimeouts(const YAML::Node& node, const std::string& path, UpstreamTimeouts* out) {
+  ForEachKey(node, path, {"connect", "tls_handshake", "first_byte", "idle", "total"},
+             [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+               Duration* target = key == "connect"         ? &out->connect
+                                  : key == "tls_handshake" ? &out->tls_handshake
+                                  : key == "first_byte"    ? &out->first_byte
+                                  : key == "idle"          ? &out->idle
+                                                           : &out->total;
+               ReadDuration(value, p, target);
+             });
+}
+
+void Loader::ReadHeaders(const YAML::Node& node, const std::string& path,
+                         std::vector<std::pair<std::string, std::string>>* out) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) return Problem(path, "must be a map of header name to value");
+  std::set<std::string> seen;  // lower-case: header names are case-insensitive
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) {
+      Problem(path, "header names must be plain strings");
+      continue;
+    }
+    const std::string& name = entry.first.Scalar();
+    const std::string p = Child(path, name);
+    auto value = Scalar(entry.second, p, "a string");
+    if (name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
+      Problem(p, "is not a valid header name");
+    } else if (!seen.insert(Lower(name)).second) {
+      Problem(p, "duplicate header (names are case-insensitive)");
+    } else if (const char* reason = ForbiddenHeaderReason(name)) {
+      Problem(p, fmt::format("may not be set here: {}", reason));
+    } else if (value && std::any_of(value->begin(), value->end(),
+                                    [](char c) { return IsControl(c) && c != '\t'; })) {
+      Problem(p, "value must not contain CR, LF or other control characters");
+    } else if (value) {
+      out->emplace_back(name, std::move(*value));
+    }
+  }
+}
+
+// The key's value is a secret: messages name the variable only.
+void Loader::ResolveApiKey(const std::string& path, Upstream* upstream) {
+  const std::string& name = upstream->api_key_env;
+  if (!IsEnvVarName(name)) return Problem(path, "must be an environment variable name");
+  auto value = env_(name);
+  if (!value) return Problem(path, fmt::format("environment variable {} is not set", name));
+  if (value->empty()) return Problem(path, fmt::format("environment variable {} is empty", name));
+  if (std::any_of(value->begin(), value->end(), IsControl))
+    return Problem(path, fmt::format("environment variable {} contains control characters "
+                                     "(a trailing newline?)",
+                                     name));
+  upstream->api_key = std::move(*value);
+}
+
+void Loader::ReadModel(const YAML::Node& node, const std::string& path, const Config& config,
+                       Model* out) {
+  auto check_name = [&](const std::string& p, const std::string& name) {
+    if (const char* problem = NameProblem(name)) Problem(p, problem);
+  };
+  bool has_upstream_model = false;
+  auto seen = ForEachKey(
+      node, path, {"name", "upstream", "upstream_model"},
+      [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+        if (key == "name") {
+          if (auto name = Scalar(value, p, "a string")) check_name(p, out->name = *name);
+        } else if (key == "upstream_model") {
+          if (auto name = Scalar(value, p, "a string")) check_name(p, out->upstream_model = *name);
+          has_upstream_model = true;
+        } else if (auto name = Scalar(value, p, "an upstream name")) {
+          out->upstream = *name;
+          if (name->empty()) return Problem(p, "must not be empty");
+          auto it = std::find_if(config.upstreams.begin(), config.upstreams.end(),
+                                 [&](const Upstream& u) { return u.name == *name; });
+          if (it == config.upstreams.end()) {  // echo the text as written, never env values
+            Problem(p, fmt::format("no upstream is named \"{}\"", value.Scalar()));
+          } else {
+            out->upstream_index = static_cast<std::size_t>(it - config.upstreams.begin());
+          }
+        }
+      });
+  Require(seen, path, "name");
+  Require(seen, path, "upstream");
+  if (!has_upstream_model) out->upstream_model = out->name;
+}
+
+void Loader::ForEachItem(const std::optional<YAML::Node>& node, const std::string& path,
+                         const std::function<void(const YAML::Node&, const std::string&)>& read) {
+  if (!node) return Problem(path, "is required");
+  if (!node->IsNull() && !node->IsSequence())
+    return Problem(path, fmt::format("must be a list, not {}", KindOf(*node)));
+  if (node->size() == 0) return Problem(path, "must list at least one entry");
+  for (std::size_t i = 0; i < node->size(); ++i) read((*node)[i], fmt::format("{}[{}]", path, i));
+}
+
+Config Loader::Load(const YAML::Node& root) {
+  Config config;
+  // Models refer to upstreams, so read the sections in a fixed order whatever the file's.
+  std::optional<YAML::Node> listen, upstreams, models;
+  ForEachKey(root, "", {"listen", "upstreams", "models"},
+             [&](std::string_view key, const YAML::Node& value, const std::string&) {
+               (key == "listen" ? listen : key == "upstreams" ? upstreams : models).emplace(value);
+             });
+  if (listen) ReadListener(*listen, "listen", &config.listener);
+
+  std::map<std::string, std::size_t> names;  // name -> first index, for duplicates
+  ForEachItem(upstreams, "upstreams", [&](const YAML::Node& item, const std::string& path) {
+    Upstream& upstream = config.upstreams.emplace_back();
+    ReadUpstream(item, path, &upstream);
+    auto [it, inserted] = names.emplace(upstream.name, config.upstreams.size() - 1);
+    if (!inserted && !upstream.name.empty())
+      Problem(Child(path, "name"), fmt::format("duplicate of upstreams[{}].name", it->second));
+  });
+  names.clear();
+  ForEachItem(models, "models", [&](const YAML::Node& item, const std::string& path) {
+    Model& model = config.models.emplace_back();
+    ReadModel(item, path, config, &model);
+    auto [it, inserted] = names.emplace(model.name, config.models.size() - 1);
+    if (!inserted && !model.name.empty())
+      Problem(Child(path, "name"), fmt::format("duplicate of models[{}].name", it->second));
+  });
+  return config;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<std::string> problems)
+    : std::runtime_error(fmt::format("{}", fmt::join(problems, "\n"))),
+      problems_(std::move(problems)) {}
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Config LoadConfigString(std::string_view yaml, const EnvLookup& env) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) throw ConfigError({fmt::format("yaml: {}", e.msg)});
+    throw ConfigError(
+        {fmt::format("yaml: line {}, column {}: {}", e.mark.line + 1, e.mark.column + 1, e.msg)});
+  }
+  if (documents.size() > 1) throw ConfigError({"yaml: expected a single document"});
+  Loader loader(env);
+  Config config = loader.Load(documents.empty() ? YAML::Node() : documents.front());
+  if (!loader.problems().empty()) throw ConfigError(loader.problems());
+  return config;
+}
+
+Config LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError({fmt::format("{}: is a directory, not a config file", path)});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError({fmt::format("{}: cannot open: {}", path, std::strerror(errno))});
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError({fmt::format("{}: cannot read", path)});
+  return LoadConfigString(text.str(), env);
+}
+
+}  // namespace switchyard::config

@@ -1,0 +1,94 @@
+// The switchyard command: `serve` runs the proxy, `check-config` validates a config file.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "config/config_loader.h"
+#include "proxy/runtime.h"
+#include "proxy/server.h"
+
+namespace {
+
+using switchyard::config::Config;
+using switchyard::config::ConfigError;
+
+void PrintProblems(const std::string& path, const ConfigError& e) {
+  fmt::print(stderr, "{}: {} problem{}:\n", path, e.problems().size(),
+             e.problems().size() == 1 ? "" : "s");
+  for (const auto& p : e.problems()) fmt::print(stderr, "  {}\n", p);
+}
+
+int OpenAccessLog(const std::string& where) {
+  if (where == "-" || where == "stdout") return STDOUT_FILENO;
+  if (where == "off") return -1;
+  int fd = ::open(where.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot open access log {}", where));
+  return fd;
+}
+
+int Serve(const std::string& config_path, int port, int threads, const std::string& access_log) {
+  Config config = switchyard::config::LoadConfigFile(config_path);
+  if (port >= 0) config.listener.port = static_cast<uint16_t>(port);
+  for (const auto& u : config.upstreams)
+    if (u.insecure_skip_verify)
+      fmt::print(stderr,
+                 "warning: upstream '{}' has insecure_skip_verify: its TLS certificate is NOT "
+                 "verified\n",
+                 u.name);
+  auto runtime = switchyard::Runtime::Build(std::move(config));
+  switchyard::ServerOptions options;
+  options.threads = threads;
+  options.access_log_fd = OpenAccessLog(access_log);
+  switchyard::Server server(runtime, options);
+  server.Run([&] {
+    const auto& listener = runtime->config().listener;
+    fmt::print(stderr,
+               "switchyard listening on http://{}:{} ({} workers, {} models, {} upstreams)\n",
+               listener.address, server.port(), server.worker_count(), runtime->models().size(),
+               runtime->upstreams().size());
+  });
+  fmt::print(stderr, "switchyard stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"switchyard: a cost-aware, OpenAI-compatible LLM router proxy"};
+  app.require_subcommand(1);
+
+  std::string config_path;
+  int port = -1;
+  int threads = 0;
+  std::string access_log = "-";
+  auto* serve = app.add_subcommand("serve", "Run the proxy");
+  serve->add_option("-c,--config", config_path, "Config file (YAML)")->required();
+  serve->add_option("-p,--port", port, "Listen port (overrides the config; 0 picks one)");
+  serve->add_option("-t,--threads", threads, "Worker threads (default: the config's, else cores)");
+  serve->add_option("--access-log", access_log, "Access log: - (stdout), off, or a file path");
+
+  std::string check_path;
+  auto* check = app.add_subcommand("check-config", "Validate a config file and list every problem");
+  check->add_option("file", check_path, "Config file (YAML)")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*serve) return Serve(config_path, port, threads, access_log);
+    if (*check) {
+      Config config = switchyard::config::LoadConfigFile(check_path);
+      fmt::print("{}: ok ({} upstreams, {} models)\n", check_path, config.upstreams.size(),
+                 config.models.size());
+      return 0;
+    }
+  } catch (const ConfigError& e) {
+    PrintProblems(*serve ? config_path : check_path, e);
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "switchyard: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,212 @@
+#include "proxy/relay.h"
+
+#include <fmt/format.h>
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "proxy/respond.h"
+#include "proxy/server.h"
+#include "proxy/sse.h"
+#include "proxy/upstream/exchange.h"
+
+namespace switchyard {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using upstream::Clock;
+using upstream::kAwait;
+
+// Largest non-streaming upstream body read into memory (embeddings of big batches).
+static constexpr std::size_t kMaxUpstreamBody = 256 * 1024 * 1024;
+static constexpr std::size_t kStreamReadSize = 8 * 1024;
+
+static bool IsHopByHop(http::field f) {
+  switch (f) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::content_length: return true;
+    default: return false;
+  }
+}
+
+bool ForwardsRequestHeader(const http::fields::value_type& field) {
+  const http::field f = field.name();
+  if (IsHopByHop(f)) return false;
+  switch (f) {
+    case http::field::host:
+    case http::field::authorization:  // the client's key for the proxy, not the upstream's
+    case http::field::cookie:
+    case http::field::expect:
+    case http::field::accept_encoding:  // the proxy reads bodies, so it asks for identity
+      return false;
+    default: break;
+  }
+  const std::string_view name = field.name_string();
+  return !beast::iequals(name, "x-request-id") && !beast::iequals(name, "api-key") &&
+         !beast::iequals(name, "x-api-key");
+}
+
+bool RelaysResponseHeader(const http::fields::value_type& field) {
+  const http::field f = field.name();
+  return !IsHopByHop(f) && f != http::field::set_cookie && f != http::field::server &&
+         !beast::iequals(field.name_string(), "x-request-id");
+}
+
+std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_length) {
+  const UpstreamRuntime& up = ctx.runtime->upstreams()[ctx.model->config->upstream_index];
+  const std::string_view target = ctx.request.target();
+  // "/v1/chat/completions?x" -> "<prefix>/chat/completions?x"
+  std::string head = fmt::format("POST {}{} HTTP/1.1\r\n", up.config->url.path_prefix,
+                                 target.substr(3));
+  head += up.fixed_headers;
+  for (const auto& field : ctx.request)
+    if (ForwardsRequestHeader(field))
+      fmt::format_to(std::back_inserter(head), "{}: {}\r\n", field.name_string(), field.value());
+  fmt::format_to(std::back_inserter(head), "x-request-id: {}\r\nContent-Length: {}\r\n\r\n",
+                 ctx.request_id, content_length);
+  return head;
+}
+
+template <class Message>
+static void CopyResponseHeaders(const http::response_header<>& from, Message& to,
+                                const RequestContext& ctx) {
+  for (const auto& field : from)
+    if (RelaysResponseHeader(field)) to.insert(field.name_string(), field.value());
+  if (auto id = from.find("x-request-id"); id != from.end())
+    to.set("x-upstream-request-id", id->value());
+  to.set("x-request-id", ctx.request_id);
+  to.keep_alive(ctx.keep_alive);
+}
+
+static bool IsEventStream(const http::response_header<>& head) {
+  auto it = head.find(http::field::content_type);
+  return it != head.end() && beast::iequals(it->value().substr(0, 17), "text/event-stream");
+}
+
+// Counts the failure and tells the client: as an error response, or as a last SSE event
+// once a stream has started.
+static void NoteFailure(RequestContext& ctx, const upstream::Failure& failure) {
+  ctx.worker.metrics().RecordUpstreamFailure(ctx.model->config->upstream_index, failure.kind);
+  ctx.error_code = fmt::format("upstream_{}", upstream::KindName(failure.kind));
+}
+
+// A JSON (or any non-SSE) response: read whole, then sent with a Content-Length.
+static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connection& conn,
+                                        upstream::HeadParser& head) {
+  const auto& timeouts = ctx.runtime->upstreams()[ctx.model->config->upstream_index].config->timeouts;
+  const auto deadline = ctx.start + timeouts.total;
+  http::response_parser<http::string_body> parser{std::move(head)};
+  parser.body_limit(kMaxUpstreamBody);
+  while (!parser.is_done()) {
+    upstream::Failure failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);
+    if (failure) {
+      NoteFailure(ctx, failure);
+      co_await RespondError(ctx, upstream::ToApiError(failure, ctx.model->config->upstream));
+      co_return false;
+    }
+  }
+  http::response<http::string_body> res{parser.get().result(), 11};
+  CopyResponseHeaders(parser.get().base(), res, ctx);
+  res.body() = std::move(parser.get().body());
+  res.prepare_payload();
+  ctx.status = res.result_int();
+  if (ctx.status >= 400) ctx.error_code = fmt::format("upstream_status_{}", ctx.status);
+  const bool reusable = parser.get().keep_alive();
+  ctx.client.expires_after(timeouts.idle);
+  auto [ec, n] = co_await http::async_write(ctx.client, res, kAwait);
+  ctx.bytes_out += n;
+  if (ec) ctx.client_gone = true;
+  co_return reusable;
+}
+
+// Writes one chunk to the client; false when the client is gone.
+template <class Buffers>
+static asio::awaitable<bool> WriteToClient(RequestContext& ctx, const Buffers& buffers,
+                                           Clock::duration timeout) {
+  ctx.client.expires_after(timeout);
+  auto [ec, n] = co_await asio::async_write(ctx.client, buffers, kAwait);
+  ctx.bytes_out += n;
+  if (ec) ctx.client_gone = true;
+  co_return !ec;
+}
+
+// An SSE response: each event goes to the client as soon as its last byte arrived.
+static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connection& conn,
+                                         upstream::HeadParser& head) {
+  const auto& timeouts = ctx.runtime->upstreams()[ctx.model->config->upstream_index].config->timeouts;
+  const auto deadline = ctx.start + timeouts.total;
+  http::response<http::empty_body> res{head.get().result(), 11};
+  CopyResponseHeaders(head.get().base(), res, ctx);
+  res.chunked(true);
+  ctx.status = res.result_int();
+  http::response_serializer<http::empty_body> serializer{res};
+  ctx.client.expires_after(timeouts.idle);
+  auto [hec, hn] = co_await http::async_write_header(ctx.client, serializer, kAwait);
+  ctx.bytes_out += hn;
+  if (hec) {
+    ctx.client_gone = true;
+    co_return false;
+  }
+
+  http::response_parser<http::buffer_body> parser{std::move(head)};
+  SseSplitter sse;
+  std::array<char, kStreamReadSize> buffer;
+  upstream::Failure failure;
+  while (!parser.is_done()) {
+    parser.get().body().data = buffer.data();
+    parser.get().body().size = buffer.size();
+    failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);
+    if (failure) break;
+    const std::size_t got = buffer.size() - parser.get().body().size;
+    const std::string_view events = sse.Feed({buffer.data(), got});
+    if (!events.empty() &&
+        !co_await WriteToClient(ctx, http::make_chunk(asio::buffer(events)), timeouts.idle))
+      co_return false;  // the connection is dropped, which cancels the upstream request
+  }
+  std::string tail(sse.partial());  // a last event without its blank line
+  if (failure) {
+    NoteFailure(ctx, failure);
+    if (!tail.empty()) tail += "\n\n";
+    tail += openai::ErrorEvent(upstream::ToApiError(failure, ctx.model->config->upstream));
+  }
+  if (!tail.empty() &&
+      !co_await WriteToClient(ctx, http::make_chunk(asio::buffer(tail)), timeouts.idle))
+    co_return false;
+  co_await WriteToClient(ctx, http::make_chunk_last(), timeouts.idle);
+  co_return !failure && parser.get().keep_alive();
+}
+
+asio::awaitable<void> Forward(RequestContext& ctx) {
+  const std::size_t index = ctx.model->config->upstream_index;
+  const UpstreamRuntime& up = ctx.runtime->upstreams()[index];
+  upstream::OutgoingRequest out;
+  out.body = openai::SpliceModel(ctx.request.body(), ctx.parsed, ctx.model->quoted_upstream_model);
+  out.head = BuildUpstreamHead(ctx, out.body.size());
+
+  upstream::Pool& pool = ctx.worker.pool(index);
+  std::optional<upstream::HeadParser> head;
+  upstream::Failure failure;
+  upstream::ConnectionPtr conn = co_await upstream::SendRequest(
+      pool, up.config->timeouts, out, ctx.start + up.config->timeouts.total, head, failure);
+  if (!conn) {
+    NoteFailure(ctx, failure);
+    co_await RespondError(ctx, upstream::ToApiError(failure, up.config->name));
+    co_return;
+  }
+  const bool reusable = IsEventStream(head->get()) ? co_await RelayStream(ctx, *conn, *head)
+                                                   : co_await RelayWhole(ctx, *conn, *head);
+  pool.Release(std::move(conn), reusable);
+}
+
+}  // namespace switchyard

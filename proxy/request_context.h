@@ -1,0 +1,52 @@
+// Everything one request carries through the pipeline's phases (Pingora's CTX): what came
+// in, what the phases decided, and the outcome that accounting records. Lives in the
+// session's coroutine frame for one request; used by one thread.
+#pragma once
+
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "proxy/metrics/metrics.h"
+#include "proxy/openai/request.h"
+#include "proxy/runtime.h"
+
+namespace switchyard {
+
+class Worker;
+
+struct RequestContext {
+  RequestContext(Worker& w, boost::beast::tcp_stream& c, std::shared_ptr<const Runtime> rt,
+                 boost::beast::http::request<boost::beast::http::string_body> r)
+      : worker(w),
+        client(c),
+        runtime(std::move(rt)),
+        request(std::move(r)),
+        start(std::chrono::steady_clock::now()) {}
+
+  Worker& worker;
+  boost::beast::tcp_stream& client;
+  std::shared_ptr<const Runtime> runtime;  // the config this request started on
+  boost::beast::http::request<boost::beast::http::string_body> request;
+  std::chrono::steady_clock::time_point start;
+  Route route = Route::kOther;
+  std::string_view path;  // request target without the query string
+  std::string request_id;
+  bool keep_alive = true;
+
+  // Decided by the phases.
+  openai::ParsedRequest parsed;
+  const ModelRuntime* model = nullptr;
+
+  // The outcome.
+  unsigned status = 0;
+  std::uint64_t bytes_out = 0;
+  std::string error_code;     // "" on success
+  bool client_gone = false;   // a write to the client failed
+};
+
+}  // namespace switchyard

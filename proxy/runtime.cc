@@ -1,0 +1,86 @@
+#include "proxy/runtime.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <stdexcept>
+
+#include "proxy/openai/errors.h"
+
+namespace switchyard {
+
+namespace ssl = boost::asio::ssl;
+
+static std::shared_ptr<ssl::context> MakeTlsContext(const config::Upstream& upstream) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  ctx->set_default_verify_paths(ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("upstream {}: cannot load the system CA store: {}",
+                                         upstream.name, ec.message()));
+  if (!upstream.ca_file.empty()) ctx->load_verify_file(upstream.ca_file, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("upstream {}: cannot load ca_file {}: {}", upstream.name,
+                                         upstream.ca_file, ec.message()));
+  ctx->set_verify_mode(upstream.insecure_skip_verify ? ssl::verify_none : ssl::verify_peer);
+  return ctx;
+}
+
+static std::string FixedHeaders(const config::Upstream& upstream) {
+  const config::Url& url = upstream.url;
+  const bool default_port = url.port == (url.tls() ? 443 : 80);
+  const bool ipv6 = url.host.find(':') != std::string::npos;
+  std::string host = ipv6 ? "[" + url.host + "]" : url.host;
+  if (!default_port) host += fmt::format(":{}", url.port);
+  std::string out = fmt::format("Host: {}\r\n", host);
+  if (!upstream.api_key.empty()) out += fmt::format("Authorization: Bearer {}\r\n", upstream.api_key);
+  for (const auto& [name, value] : upstream.headers) out += fmt::format("{}: {}\r\n", name, value);
+  return out;
+}
+
+static std::string ModelJson(const config::Model& model, const config::Upstream& upstream,
+                             std::time_t created) {
+  std::string out = R"({"id":")";
+  openai::AppendJsonEscaped(out, model.name);
+  out += fmt::format(R"(","object":"model","created":{},"owned_by":")", created);
+  openai::AppendJsonEscaped(out, upstream.name);
+  out += "\"}";
+  return out;
+}
+
+std::shared_ptr<const Runtime> Runtime::Build(config::Config config) {
+  std::shared_ptr<Runtime> rt(new Runtime());
+  rt->config_ = std::move(config);
+  const std::time_t created = std::time(nullptr);
+  for (const auto& upstream : rt->config_.upstreams) {
+    UpstreamRuntime u;
+    u.config = &upstream;
+    u.fixed_headers = FixedHeaders(upstream);
+    if (upstream.url.tls()) u.tls = MakeTlsContext(upstream);
+    rt->upstreams_.push_back(std::move(u));
+  }
+  rt->models_list_json_ = R"({"object":"list","data":[)";
+  for (std::size_t i = 0; i < rt->config_.models.size(); ++i) {
+    const config::Model& model = rt->config_.models[i];
+    ModelRuntime m;
+    m.config = &model;
+    m.index = i;
+    m.quoted_upstream_model = "\"" + model.upstream_model + "\"";  // validated: needs no escaping
+    m.json = ModelJson(model, rt->config_.upstreams[model.upstream_index], created);
+    if (i) rt->models_list_json_ += ',';
+    rt->models_list_json_ += m.json;
+    rt->models_.push_back(std::move(m));
+  }
+  rt->models_list_json_ += "]}";
+  for (const auto& m : rt->models_) rt->model_by_name_.emplace(m.config->name, m.index);
+  return rt;
+}
+
+const ModelRuntime* Runtime::FindModel(std::string_view name) const {
+  auto it = model_by_name_.find(name);
+  return it == model_by_name_.end() ? nullptr : &models_[it->second];
+}
+
+}  // namespace switchyard

@@ -1,0 +1,53 @@
+// Everything requests need that can be computed once from a Config: per-upstream header
+// blocks and TLS contexts, per-model spliced names and JSON. Immutable after Build and
+// shared read-only by all workers (std::shared_ptr<const Runtime>).
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+
+namespace switchyard {
+
+struct UpstreamRuntime {
+  const config::Upstream* config = nullptr;
+  // "Host: ...\r\nAuthorization: Bearer ...\r\n" plus the configured extra headers.
+  // Holds the upstream key: never log it.
+  std::string fixed_headers;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // null for plain HTTP
+};
+
+struct ModelRuntime {
+  const config::Model* config = nullptr;
+  std::size_t index = 0;               // position in Config::models
+  std::string quoted_upstream_model;   // "\"llama3.2:3b\"": spliced into request bodies
+  std::string json;                    // this model's object in /v1/models
+};
+
+class Runtime {
+ public:
+  // Builds TLS contexts (system CA store plus an upstream's ca_file). Throws
+  // std::runtime_error naming the upstream when a CA file cannot be loaded.
+  static std::shared_ptr<const Runtime> Build(config::Config config);
+
+  const config::Config& config() const { return config_; }
+  const std::vector<UpstreamRuntime>& upstreams() const { return upstreams_; }
+  const std::vector<ModelRuntime>& models() const { return models_; }
+  const ModelRuntime* FindModel(std::string_view name) const;
+  const std::string& models_list_json() const { return models_list_json_; }
+
+ private:
+  Runtime() = default;
+  config::Config config_;
+  std::vector<UpstreamRuntime> upstreams_;
+  std::vector<ModelRuntime> models_;
+  std::unordered_map<std::string_view, std::size_t> model_by_name_;
+  std::string models_list_json_;
+};
+
+}  // namespace switchyard

@@ -1,0 +1,152 @@
+#include "proxy/server.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "proxy/session.h"
+
+namespace switchyard {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+using upstream::kAwait;
+
+Worker::Worker(Server& server, std::shared_ptr<const Runtime> runtime, Metrics& metrics,
+               const AccessLog& access_log, int worker_count)
+    : server_(server), runtime_(std::move(runtime)), metrics_(metrics), access_log_(access_log) {
+  const auto& upstreams = runtime_->upstreams();
+  for (std::size_t i = 0; i < upstreams.size(); ++i) {
+    // The configured maximum is for the whole process; each worker gets its share.
+    const int max = upstreams[i].config->max_connections;
+    const int share = (max + worker_count - 1) / worker_count;
+    pools_.push_back(std::make_unique<upstream::Pool>(
+        io_.get_executor(), upstreams[i], share,
+        [&metrics, i] { metrics.RecordUpstreamConnectionOpened(i); }));
+  }
+}
+
+Worker::~Worker() {
+  for (auto& pool : pools_) pool->Close();
+}
+
+bool Worker::draining() const { return server_.draining(); }
+
+std::list<SessionSlot>::iterator Worker::AddSession(beast::tcp_stream& stream) {
+  return sessions_.insert(sessions_.end(), SessionSlot{&stream, false});
+}
+
+void Worker::RemoveSession(std::list<SessionSlot>::iterator slot) { sessions_.erase(slot); }
+
+void Worker::CloseIdleSessions() {
+  for (auto& slot : sessions_)
+    if (slot.idle) slot.stream->cancel();
+}
+
+static int WorkerCount(const Runtime& runtime, const ServerOptions& options) {
+  if (options.threads > 0) return options.threads;
+  if (runtime.config().listener.threads > 0) return runtime.config().listener.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+Server::Server(std::shared_ptr<const Runtime> runtime, ServerOptions options)
+    : runtime_(std::move(runtime)),
+      options_(options),
+      metrics_(*runtime_),
+      access_log_(options.access_log_fd) {
+  const int n = WorkerCount(*runtime_, options_);
+  for (int i = 0; i < n; ++i)
+    workers_.push_back(std::make_unique<Worker>(*this, runtime_, metrics_, access_log_, n));
+}
+
+Server::~Server() {
+  StopWorkers();
+  Wait();
+  grace_timer_.reset();
+  acceptor_.reset();
+  workers_.clear();
+}
+
+void Server::Start() {
+  const auto& listener = runtime_->config().listener;
+  asio::io_context& io = workers_[0]->io();
+  const tcp::endpoint endpoint(asio::ip::make_address(listener.address), listener.port);
+  acceptor_ = std::make_unique<tcp::acceptor>(io);
+  acceptor_->open(endpoint.protocol());
+  acceptor_->set_option(asio::socket_base::reuse_address(true));
+  acceptor_->bind(endpoint);
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+  port_ = acceptor_->local_endpoint().port();
+  asio::co_spawn(io, Accept(), asio::detached);
+  for (auto& worker : workers_) {
+    threads_.emplace_back([w = worker.get()] {
+      auto guard = asio::make_work_guard(w->io());  // idle workers keep running
+      w->io().run();
+    });
+  }
+}
+
+asio::awaitable<void> Server::Accept() {
+  const int max_connections = runtime_->config().listener.max_connections;
+  for (;;) {
+    Worker& worker = *workers_[next_worker_++ % workers_.size()];
+    tcp::socket socket(worker.io());
+    auto [ec] = co_await acceptor_->async_accept(socket, kAwait);
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    if (ec) {  // e.g. out of file descriptors: back off instead of spinning
+      asio::steady_timer pause(acceptor_->get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(kAwait);
+      continue;
+    }
+    if (active_sessions_.load() >= max_connections) continue;  // socket closes here
+    asio::co_spawn(worker.io(), RunSession(worker, beast::tcp_stream(std::move(socket))),
+                   asio::detached);
+  }
+}
+
+void Server::Shutdown() {
+  if (draining_.exchange(true) || workers_.empty()) return;
+  asio::io_context& io = workers_[0]->io();
+  asio::post(io, [this, &io] {
+    if (acceptor_) acceptor_->close();
+    grace_timer_ = std::make_unique<asio::steady_timer>(io, runtime_->config().listener.shutdown_grace);
+    grace_timer_->async_wait([this](boost::system::error_code ec) {
+      if (!ec) StopWorkers();  // in-flight requests ran out of time
+    });
+  });
+  for (auto& worker : workers_) asio::post(worker->io(), [w = worker.get()] { w->CloseIdleSessions(); });
+  if (active_sessions_.load() == 0) StopWorkers();
+}
+
+void Server::SessionEnded() {
+  if (active_sessions_.fetch_sub(1) == 1 && draining()) StopWorkers();
+}
+
+void Server::StopWorkers() {
+  if (stopped_.exchange(true)) return;
+  for (auto& worker : workers_) worker->io().stop();
+}
+
+void Server::Wait() {
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void Server::Run(const std::function<void()>& on_started) {
+  asio::signal_set signals(workers_[0]->io(), SIGINT, SIGTERM);
+  signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) Shutdown();
+  });
+  Start();
+  if (on_started) on_started();
+  Wait();
+}
+
+}  // namespace switchyard

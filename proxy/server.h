@@ -1,0 +1,110 @@
+// The listening server: N worker threads, each running its own io_context with its own
+// upstream connection pools (Envoy's worker model: no locks and no cross-thread hand-offs on
+// the request path). One acceptor hands connections to workers in turn. Graceful shutdown:
+// stop accepting, close idle keep-alive connections, let in-flight requests finish within
+// the grace period. Start/Shutdown/Wait may be called from any thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <atomic>
+#include <functional>
+#include <list>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "proxy/access_log.h"
+#include "proxy/metrics/metrics.h"
+#include "proxy/runtime.h"
+#include "proxy/upstream/pool.h"
+
+namespace switchyard {
+
+class Server;
+
+// A client connection's entry in its worker's registry, so a drain can close idle ones.
+struct SessionSlot {
+  boost::beast::tcp_stream* stream = nullptr;
+  bool idle = false;  // waiting for the next request on a kept-alive connection
+};
+
+class Worker {
+ public:
+  Worker(Server& server, std::shared_ptr<const Runtime> runtime, Metrics& metrics,
+         const AccessLog& access_log, int worker_count);
+  ~Worker();
+
+  boost::asio::io_context& io() { return io_; }
+  const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
+  upstream::Pool& pool(std::size_t upstream_index) { return *pools_[upstream_index]; }
+  Metrics& metrics() { return metrics_; }
+  const AccessLog& access_log() const { return access_log_; }
+  bool draining() const;
+  Server& server() { return server_; }
+
+  std::list<SessionSlot>::iterator AddSession(boost::beast::tcp_stream& stream);
+  void RemoveSession(std::list<SessionSlot>::iterator slot);
+  void CloseIdleSessions();  // on this worker's thread
+
+ private:
+  Server& server_;
+  std::shared_ptr<const Runtime> runtime_;
+  Metrics& metrics_;
+  const AccessLog& access_log_;
+  // Pools before io_: io_ is destroyed first, and coroutine frames it destroys may still
+  // release connections into (closed) pools.
+  std::vector<std::unique_ptr<upstream::Pool>> pools_;
+  boost::asio::io_context io_{1};
+  std::list<SessionSlot> sessions_;
+};
+
+struct ServerOptions {
+  int threads = 0;         // 0: the config's listen.threads, else one per core
+  int access_log_fd = 1;   // -1: off
+};
+
+class Server {
+ public:
+  Server(std::shared_ptr<const Runtime> runtime, ServerOptions options = {});
+  ~Server();
+
+  // Binds the listener (port 0 picks one) and starts the workers. Throws on bind errors.
+  void Start();
+  uint16_t port() const { return port_; }
+  // Begins a graceful shutdown; returns at once.
+  void Shutdown();
+  // Blocks until every worker has stopped.
+  void Wait();
+  // Start, call `on_started`, serve until SIGINT/SIGTERM, drain, return.
+  void Run(const std::function<void()>& on_started = {});
+
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  Metrics& metrics() { return metrics_; }
+  int worker_count() const { return static_cast<int>(workers_.size()); }
+
+  // Sessions call these (from their worker threads).
+  void SessionStarted() { active_sessions_.fetch_add(1); }
+  void SessionEnded();
+
+ private:
+  void StopWorkers();
+  boost::asio::awaitable<void> Accept();
+
+  std::shared_ptr<const Runtime> runtime_;
+  ServerOptions options_;
+  Metrics metrics_;
+  AccessLog access_log_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<boost::asio::steady_timer> grace_timer_;
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<int> active_sessions_{0};
+  uint16_t port_ = 0;
+  std::size_t next_worker_ = 0;
+};
+
+}  // namespace switchyard

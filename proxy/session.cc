@@ -1,0 +1,164 @@
+#include "proxy/session.h"
+
+#include <fmt/format.h>
+
+#include <boost/beast/http/read.hpp>
+#include <random>
+
+#include "proxy/pipeline.h"
+#include "proxy/respond.h"
+#include "proxy/server.h"
+
+namespace switchyard {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using upstream::kAwait;
+
+std::string RequestIdFor(std::string_view client_value) {
+  const bool sane = !client_value.empty() && client_value.size() <= 128 &&
+                    std::all_of(client_value.begin(), client_value.end(), [](char c) {
+                      return c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+                    });
+  if (sane) return std::string(client_value);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
+
+struct Endpoint {
+  Route route;
+  http::verb method;
+  bool proxied;
+};
+
+static Endpoint Classify(std::string_view path) {
+  if (path == "/v1/chat/completions") return {Route::kChatCompletions, http::verb::post, true};
+  if (path == "/v1/completions") return {Route::kCompletions, http::verb::post, true};
+  if (path == "/v1/embeddings") return {Route::kEmbeddings, http::verb::post, true};
+  if (path == "/v1/models" || path.starts_with("/v1/models/")) return {Route::kModels, http::verb::get, false};
+  if (path == "/healthz" || path == "/readyz") return {Route::kHealth, http::verb::get, false};
+  if (path == "/metrics") return {Route::kMetrics, http::verb::get, false};
+  return {Route::kOther, http::verb::unknown, false};
+}
+
+// Ready: the config is loaded and at least one upstream has a model to serve.
+// (Upstream health checks will refine "usable".)
+static bool Ready(const Runtime& runtime) { return !runtime.models().empty(); }
+
+static asio::awaitable<void> ServeLocal(RequestContext& ctx) {
+  const Runtime& rt = *ctx.runtime;
+  if (ctx.path == "/healthz")
+    co_return co_await Respond(ctx, http::status::ok, "application/json", R"({"status":"ok"})");
+  if (ctx.path == "/readyz") {
+    const bool ready = Ready(rt);
+    co_return co_await Respond(ctx, ready ? http::status::ok : http::status::service_unavailable,
+                               "application/json",
+                               ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+  }
+  if (ctx.path == "/metrics")
+    co_return co_await Respond(ctx, http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                               ctx.worker.metrics().Serialize());
+  if (ctx.path == "/v1/models")
+    co_return co_await Respond(ctx, http::status::ok, "application/json", rt.models_list_json());
+  // /v1/models/{id}; ids may contain '/', as in "meta-llama/Llama-3.1-8B"
+  const std::string_view id = ctx.path.substr(std::string_view("/v1/models/").size());
+  if (const ModelRuntime* model = rt.FindModel(id))
+    co_return co_await Respond(ctx, http::status::ok, "application/json", model->json);
+  co_await RespondError(ctx, openai::NotFound(fmt::format("The model '{}' does not exist.",
+                                                          id.substr(0, 256)),
+                                              "model_not_found"));
+}
+
+static asio::awaitable<void> Dispatch(RequestContext& ctx) {
+  const Endpoint endpoint = Classify(ctx.path);
+  ctx.route = endpoint.route;
+  if (endpoint.route == Route::kOther)
+    co_return co_await RespondError(
+        ctx, openai::NotFound(fmt::format("Unknown request URL: {} {}.", ctx.request.method_string(),
+                                          ctx.path.substr(0, 256)),
+                              "unknown_url"));
+  if (ctx.request.method() != endpoint.method)
+    co_return co_await RespondError(
+        ctx, {http::status::method_not_allowed, "invalid_request_error", "method_not_allowed",
+              fmt::format("{} is not allowed on {}; use {}.", ctx.request.method_string(),
+                          ctx.path, http::to_string(endpoint.method)),
+              {}});
+  if (endpoint.proxied) {
+    GaugeScope active(ctx.worker.metrics().active_requests());
+    co_return co_await RunPipeline(ctx);
+  }
+  co_await ServeLocal(ctx);
+}
+
+// Answers a request the parser refused, then the connection closes.
+static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_stream& stream,
+                                                http::request<http::string_body> request,
+                                                beast::error_code ec) {
+  openai::ApiError error;
+  const auto& listener = worker.runtime()->config().listener;
+  if (ec == http::error::body_limit)
+    error = {http::status::payload_too_large, "invalid_request_error", "request_too_large",
+             fmt::format("Request body exceeds the limit of {} bytes.", listener.max_body_bytes), {}};
+  else if (ec == http::error::header_limit)
+    error = {http::status::request_header_fields_too_large, "invalid_request_error",
+             "headers_too_large",
+             fmt::format("Request headers exceed the limit of {} bytes.", listener.max_header_bytes),
+             {}};
+  else if (ec == beast::error::timeout)
+    error = {http::status::request_timeout, "invalid_request_error", "request_timeout",
+             "The request did not arrive in time.", {}};
+  else
+    error = openai::BadRequest(fmt::format("Malformed HTTP request: {}.", ec.message()), "bad_http");
+  RequestContext ctx{worker, stream, worker.runtime(), std::move(request)};
+  ctx.request_id = RequestIdFor("");
+  ctx.keep_alive = false;
+  co_await RespondError(ctx, error);
+  Account(ctx);
+}
+
+asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
+  worker.server().SessionStarted();
+  auto slot = worker.AddSession(stream);
+  GaugeScope connections(worker.metrics().client_connections());
+  beast::error_code nodelay_ec;
+  stream.socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
+  beast::flat_buffer buffer;
+  bool first = true;
+  for (;;) {
+    const auto& listener = worker.runtime()->config().listener;
+    if (buffer.size() == 0) {  // wait for the next request, idle
+      slot->idle = true;
+      if (worker.draining()) break;
+      stream.expires_after(first ? listener.header_timeout : listener.keep_alive_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kAwait);
+      slot->idle = false;
+      if (ec) break;  // closed, idle too long, or closed by a drain
+      buffer.commit(n);
+    }
+    first = false;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(listener.max_header_bytes));
+    parser.body_limit(listener.max_body_bytes);
+    stream.expires_after(listener.header_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAwait);
+    if (ec == http::error::end_of_stream || ec == asio::error::eof) break;
+    if (ec) {
+      co_await RespondToReadError(worker, stream, parser.release(), ec);
+      break;
+    }
+    RequestContext ctx{worker, stream, worker.runtime(), parser.release()};
+      ctx.path = std::string_view(ctx.request.target()).substr(0, ctx.request.target().find('?'));
+    ctx.request_id = RequestIdFor(ctx.request["x-request-id"]);
+    ctx.keep_alive = ctx.request.keep_alive() && !worker.draining();
+    co_await Dispatch(ctx);
+    Account(ctx);
+    if (!ctx.keep_alive || ctx.client_gone) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  worker.RemoveSession(slot);
+  worker.server().SessionEnded();
+}
+
+}  // namespace switchyard

@@ -1,0 +1,36 @@
+#include "proxy/sse.h"
+
+namespace switchyard {
+
+// A blank line ends an event: '\n' preceded by "\n" or "\n\r" (SSE allows CRLF line ends).
+static bool EndsBlankLine(std::string_view s, std::size_t newline) {
+  if (newline >= 1 && s[newline - 1] == '\n') return true;
+  return newline >= 2 && s[newline - 1] == '\r' && s[newline - 2] == '\n';
+}
+
+std::size_t EndOfFirstEvent(std::string_view s) {
+  for (std::size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1))
+    if (EndsBlankLine(s, i)) return i + 1;
+  return 0;
+}
+
+std::size_t EndOfLastEvent(std::string_view s) {
+  for (std::size_t i = s.rfind('\n'); i != std::string_view::npos && i > 0;
+       i = s.rfind('\n', i - 1))
+    if (EndsBlankLine(s, i)) return i + 1;
+  return 0;
+}
+
+std::string_view SseSplitter::Feed(std::string_view bytes) {
+  if (partial_.empty()) {  // the common case: events arrive whole; no copy
+    std::size_t end = EndOfLastEvent(bytes);
+    partial_.assign(bytes.substr(end));
+    return bytes.substr(0, end);
+  }
+  joined_.assign(partial_).append(bytes);
+  std::size_t end = EndOfLastEvent(joined_);
+  partial_.assign(std::string_view(joined_).substr(end));
+  return std::string_view(joined_).substr(0, end);
+}
+
+}  // namespace switchyard

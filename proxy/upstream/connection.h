@@ -1,0 +1,68 @@
+// One connection to an upstream, plain TCP or TLS, with the operations the proxy needs
+// written once over both. Not thread-safe: used by one request at a time on its worker.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
+#include <memory>
+#include <variant>
+
+namespace switchyard::upstream {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+inline constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+using TcpStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+class Connection {
+ public:
+  explicit Connection(TcpStream tcp) : stream_(std::move(tcp)) {}
+  explicit Connection(TlsStream tls) : stream_(std::move(tls)) {}
+
+  TcpStream& tcp() {
+    return std::visit([](auto& s) -> TcpStream& { return beast::get_lowest_layer(s); }, stream_);
+  }
+  void ExpiresAfter(std::chrono::steady_clock::duration d) { tcp().expires_after(d); }
+
+  template <class Buffers>
+  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> Write(const Buffers& b) {
+    return std::visit([&](auto& s) { return asio::async_write(s, b, kAwait); }, stream_);
+  }
+  template <class Parser>
+  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> ReadHeader(Parser& p) {
+    return std::visit([&](auto& s) { return beast::http::async_read_header(s, buffer_, p, kAwait); },
+                      stream_);
+  }
+  template <class Parser>
+  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> ReadSome(Parser& p) {
+    return std::visit([&](auto& s) { return beast::http::async_read_some(s, buffer_, p, kAwait); },
+                      stream_);
+  }
+  template <class Parser>
+  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> Read(Parser& p) {
+    return std::visit([&](auto& s) { return beast::http::async_read(s, buffer_, p, kAwait); },
+                      stream_);
+  }
+
+  // Bytes already read past the previous response: a reusable connection has none.
+  bool has_unread_bytes() const { return buffer_.size() != 0; }
+
+  std::chrono::steady_clock::time_point idle_since{};
+  int requests = 0;  // served on this connection so far; > 0 means reused
+
+ private:
+  std::variant<TcpStream, TlsStream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+}  // namespace switchyard::upstream

@@ -1,0 +1,78 @@
+#include "proxy/upstream/exchange.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/write.hpp>
+
+namespace switchyard::upstream {
+
+namespace http = beast::http;
+using boost::system::error_code;
+
+Clock::duration Budget(Clock::duration phase, Clock::time_point deadline, bool& total_first) {
+  const auto left = deadline - Clock::now();
+  total_first = left < phase;
+  return std::max(Clock::duration::zero(), std::min(phase, left));
+}
+
+static Failure TotalTimeout(const config::UpstreamTimeouts& timeouts) {
+  return {FailureKind::kTotalTimeout,
+          fmt::format("total timeout ({} ms) reached", timeouts.total.count())};
+}
+
+Failure BodyReadFailure(error_code ec, bool total_first, const config::UpstreamTimeouts& timeouts) {
+  if (!ec) return {};
+  if (ec == beast::error::timeout)
+    return total_first ? TotalTimeout(timeouts)
+                       : Failure{FailureKind::kIdleTimeout,
+                                 fmt::format("no data for {} ms (idle timeout)", timeouts.idle.count())};
+  if (ec.category() == http::make_error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
+      ec != http::error::partial_message)
+    return {FailureKind::kBadResponse, fmt::format("malformed response: {}", ec.message())};
+  return {FailureKind::kReset, fmt::format("connection lost mid-response: {}", ec.message())};
+}
+
+// Nothing at all came back on a connection that had served requests before: the upstream
+// closed it while idle, so the request never reached it.
+static bool StaleReuse(const Connection& c, error_code ec, const HeadParser& head) {
+  return c.requests > 0 && !head.got_some() &&
+         (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+          ec == asio::error::eof || ec == asio::error::broken_pipe);
+}
+
+asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTimeouts& timeouts,
+                                           const OutgoingRequest& request,
+                                           Clock::time_point deadline,
+                                           std::optional<HeadParser>& head, Failure& failure) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ConnectionPtr c = co_await pool.Acquire(deadline, /*fresh_only=*/attempt > 0, failure);
+    if (!c) co_return nullptr;
+    head.emplace();
+    bool total_first = false;
+    c->ExpiresAfter(Budget(timeouts.first_byte, deadline, total_first));
+    auto [wec, written] = co_await c->Write(request.buffers());
+    error_code ec = wec;
+    if (!ec) std::tie(ec, std::ignore) = co_await c->ReadHeader(*head);
+    if (!ec) {
+      ++c->requests;
+      co_return c;
+    }
+    const bool stale = StaleReuse(*c, ec, *head);
+    pool.Release(std::move(c), /*reusable=*/false);
+    if (stale) continue;
+    if (ec == beast::error::timeout)
+      failure = total_first ? TotalTimeout(timeouts)
+                            : Failure{FailureKind::kFirstByteTimeout,
+                                      fmt::format("no response within {} ms (first_byte timeout)",
+                                                  timeouts.first_byte.count())};
+    else if (wec)
+      failure = {FailureKind::kSend, fmt::format("cannot send the request: {}", ec.message())};
+    else
+      failure = BodyReadFailure(ec, false, timeouts);
+    co_return nullptr;
+  }
+  failure = {FailureKind::kReset, "connection closed before a response, twice"};
+  co_return nullptr;
+}
+
+}  // namespace switchyard::upstream

@@ -1,0 +1,62 @@
+// Sends one request upstream and reads the response head, on a pooled connection.
+// A reused keep-alive connection that the upstream had already closed (nothing came back)
+// is retried once on a fresh connection, as HTTP clients do. Runs on the pool's worker.
+#pragma once
+
+#include <array>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <optional>
+#include <string>
+
+#include "proxy/openai/request.h"
+#include "proxy/upstream/pool.h"
+
+namespace switchyard::upstream {
+
+using HeadParser = beast::http::response_parser<beast::http::empty_body>;
+
+struct OutgoingRequest {
+  std::string head;  // request line and headers, ending in a blank line; holds the key
+  openai::SplicedBody body;
+
+  std::array<asio::const_buffer, 4> buffers() const {
+    return {asio::buffer(head), asio::buffer(body.prefix), asio::buffer(body.replacement),
+            asio::buffer(body.suffix)};
+  }
+};
+
+// The earlier of a phase's own timeout and the request's total deadline; `total_first`
+// tells which one a timeout would mean.
+Clock::duration Budget(Clock::duration phase, Clock::time_point deadline, bool& total_first);
+
+// Returns the connection with `head` holding the parsed response head, or null with
+// `failure` set. The caller reads the body from the connection, then releases it to `pool`.
+asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTimeouts& timeouts,
+                                           const OutgoingRequest& request,
+                                           Clock::time_point deadline,
+                                           std::optional<HeadParser>& head, Failure& failure);
+
+// Reads some of the body into `parser`, bounded by the idle and total timeouts. Maps read
+// errors to a Failure (timeouts, resets, malformed responses).
+template <class Parser>
+asio::awaitable<Failure> ReadBodySome(Connection& connection, Parser& parser,
+                                      const config::UpstreamTimeouts& timeouts,
+                                      Clock::time_point deadline);
+
+Failure BodyReadFailure(boost::system::error_code ec, bool total_first,
+                        const config::UpstreamTimeouts& timeouts);
+
+template <class Parser>
+asio::awaitable<Failure> ReadBodySome(Connection& connection, Parser& parser,
+                                      const config::UpstreamTimeouts& timeouts,
+                                      Clock::time_point deadline) {
+  bool total_first = false;
+  connection.ExpiresAfter(Budget(timeouts.idle, deadline, total_first));
+  auto [ec, n] = co_await connection.ReadSome(parser);
+  if (ec == beast::http::error::need_buffer) ec = {};
+  co_return BodyReadFailure(ec, total_first, timeouts);
+}
+
+}  // namespace switchyard::upstream

@@ -1,0 +1,65 @@
+// Keep-alive connections to one upstream, owned by one worker thread: reuses idle
+// connections, opens new ones (TCP, then TLS with SNI and hostname verification) up to a
+// maximum, and makes callers wait, bounded, when all are busy. Not thread-safe: every call
+// happens on the owning worker's io_context. Close() before that io_context is destroyed.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <list>
+
+#include "proxy/runtime.h"
+#include "proxy/upstream/connection.h"
+#include "proxy/upstream/failure.h"
+
+namespace switchyard::upstream {
+
+using Clock = std::chrono::steady_clock;
+
+class Pool {
+ public:
+  // `on_connection_opened` runs for each new connection (for metrics).
+  Pool(asio::any_io_executor executor, const UpstreamRuntime& upstream, int max_connections,
+       std::function<void()> on_connection_opened = {});
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // An idle connection if one is fresh, else a new one. `deadline` bounds the whole wait
+  // (the request's total deadline); `fresh_only` skips idle ones (retry after a stale reuse).
+  // On failure returns null and fills `failure`.
+  asio::awaitable<ConnectionPtr> Acquire(Clock::time_point deadline, bool fresh_only,
+                                         Failure& failure);
+
+  // Returns a connection after its response was read completely (reusable) or not.
+  void Release(ConnectionPtr connection, bool reusable);
+
+  // Drops idle connections; connections released later are dropped too.
+  void Close();
+
+  int open_connections() const { return open_; }
+  int idle_connections() const { return static_cast<int>(idle_.size()); }
+  std::uint64_t connections_opened() const { return opened_; }
+
+ private:
+  asio::awaitable<ConnectionPtr> Connect(Clock::time_point deadline, Failure& failure);
+  void WakeOneWaiter();
+
+  asio::any_io_executor executor_;
+  const UpstreamRuntime& upstream_;
+  const int max_connections_;
+  std::deque<ConnectionPtr> idle_;  // most recently used at the back
+  struct Waiter {
+    asio::steady_timer timer;
+    bool woken = false;  // by a release, as opposed to its deadline passing
+  };
+  std::list<Waiter*> waiters_;
+  int open_ = 0;  // idle + in use + connecting
+  std::uint64_t opened_ = 0;
+  std::function<void()> on_connection_opened_;
+  bool closed_ = false;
+};
+
+}  // namespace switchyard::upstream
