@@ -10,22 +10,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
-#include <cmath>
-#include <cstring>
-#include <ctime>
-#include <iostream>
-#include <mutex>
-#include <optional>
-#include <stdexcept>
-#include <string_view>
-#include <thread>
-#include <tuple>
-#include <utility>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -39,6 +27,18 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <utility>
 
 namespace switchyard::mock {
 namespace {
@@ -54,10 +54,13 @@ using Acceptor = Token::as_default_on_t<tcp::acceptor>;
 using Timer = Token::as_default_on_t<asio::steady_timer>;
 using TlsStream = asio::ssl::stream<Socket>;
 using Request = http::request<http::string_body>;
+using namespace asio::experimental::awaitable_operators;  // NOLINT: `a || b` below
 
 constexpr int kMaxTokens = 100'000;
 constexpr int kMaxDimensions = 4096;
 constexpr Ms kMaxDelay{3'600'000};
+constexpr Ms kLingerTime{500};
+constexpr std::size_t kMaxDrainBytes = 64 << 20;
 
 }  // namespace
 
@@ -69,8 +72,7 @@ namespace {
 
 class Recorder {
  public:
-  Recorder(std::size_t capacity, std::size_t body_cap)
-      : ring_(capacity), body_cap_(body_cap) {}
+  Recorder(std::size_t capacity, std::size_t body_cap) : ring_(capacity), body_cap_(body_cap) {}
 
   void Record(const Request& req) {
     if (ring_.empty()) return;
@@ -177,11 +179,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
@@ -194,8 +206,8 @@ void AppendJsonString(std::string& out, std::string_view s) {
 }
 
 constexpr std::string_view kWords[] = {
-    "The",   "mock",   "upstream", "says", "hello", "from",    "switchyard", "and",
-    "it",    "counts", "every",    "word", "as",    "exactly", "one",        "token."};
+    "The", "mock",   "upstream", "says", "hello", "from",    "switchyard", "and",
+    "it",  "counts", "every",    "word", "as",    "exactly", "one",        "token."};
 
 // Token i of a completion; the tokens concatenate to the non-streaming content.
 void AppendWord(std::string& out, int i) {
@@ -221,9 +233,15 @@ void AppendErrorJson(std::string& out, const ErrorInfo& e) {
   out.append(R"(,"type":)");
   AppendJsonString(out, e.type);
   out.append(R"(,"param":)");
-  if (e.param.empty()) out.append("null"); else AppendJsonString(out, e.param);
+  if (e.param.empty())
+    out.append("null");
+  else
+    AppendJsonString(out, e.param);
   out.append(R"(,"code":)");
-  if (e.code.empty()) out.append("null"); else AppendJsonString(out, e.code);
+  if (e.code.empty())
+    out.append("null");
+  else
+    AppendJsonString(out, e.code);
   out.append("}}");
 }
 
@@ -254,8 +272,10 @@ ErrorInfo ErrorForStatus(unsigned status) {
       break;
     default:
       if (status >= 500) {
-        e.message = fmt::format("The server had an error while processing your request "
-                                "(x-mock-status {}).", status);
+        e.message = fmt::format(
+            "The server had an error while processing your request "
+            "(x-mock-status {}).",
+            status);
         e.type = "server_error";
       } else {
         e.message = fmt::format("Request failed (x-mock-status {}).", status);
@@ -303,13 +323,20 @@ unsigned ParseFaults(std::string_view s) {
     s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (beast::iequals(item, "reset-before")) faults |= kResetBefore;
-    else if (beast::iequals(item, "reset-mid")) faults |= kResetMid;
-    else if (beast::iequals(item, "stall-before")) faults |= kStallBefore;
-    else if (beast::iequals(item, "stall-mid")) faults |= kStallMid;
-    else if (beast::iequals(item, "no-usage")) faults |= kNoUsage;
-    else if (beast::iequals(item, "malformed")) faults |= kMalformed;
-    else if (beast::iequals(item, "truncate")) faults |= kTruncate;
+    if (beast::iequals(item, "reset-before"))
+      faults |= kResetBefore;
+    else if (beast::iequals(item, "reset-mid"))
+      faults |= kResetMid;
+    else if (beast::iequals(item, "stall-before"))
+      faults |= kStallBefore;
+    else if (beast::iequals(item, "stall-mid"))
+      faults |= kStallMid;
+    else if (beast::iequals(item, "no-usage"))
+      faults |= kNoUsage;
+    else if (beast::iequals(item, "malformed"))
+      faults |= kMalformed;
+    else if (beast::iequals(item, "truncate"))
+      faults |= kTruncate;
   }
   return faults;
 }
@@ -427,8 +454,8 @@ std::optional<ErrorInfo> ParseInput(simdjson::ondemand::value value, Body& body)
   if (saw_ids && saw_other) return InvalidType("input", "strings or token ids, not both");
   if (saw_ids) body.input_hashes.push_back(ids_hash);
   if (body.input_hashes.empty()) {
-    return ErrorInfo{400, "'$.input' is invalid: it must not be empty.",
-                     "invalid_request_error", "input"};
+    return ErrorInfo{400, "'$.input' is invalid: it must not be empty.", "invalid_request_error",
+                     "input"};
   }
   return std::nullopt;
 }
@@ -472,9 +499,9 @@ std::optional<ErrorInfo> ParseBody(std::string& json, Body& body) {
       for (auto option_result : options) {
         simdjson::ondemand::field option;
         std::string_view name;
-        if (std::move(option_result).get(option) || option.unescaped_key().get(name)) return BadJson();
-        if (name == "include_usage" &&
-            option.value().get_bool().get(body.include_usage)) {
+        if (std::move(option_result).get(option) || option.unescaped_key().get(name))
+          return BadJson();
+        if (name == "include_usage" && option.value().get_bool().get(body.include_usage)) {
           return InvalidType("stream_options.include_usage", "a boolean");
         }
       }
@@ -494,8 +521,10 @@ std::optional<ErrorInfo> ParseBody(std::string& json, Body& body) {
       std::string_view format;
       if (value.get_string().get(format)) return InvalidType("encoding_format", "a string");
       if (format != "float" && format != "base64") {
-        return ErrorInfo{400, "Invalid value for 'encoding_format': expected 'float' or "
-                              "'base64'.", "invalid_request_error", "encoding_format"};
+        return ErrorInfo{400,
+                         "Invalid value for 'encoding_format': expected 'float' or "
+                         "'base64'.",
+                         "invalid_request_error", "encoding_format"};
       }
       body.base64 = format == "base64";
     } else if (key == "dimensions") {
@@ -509,8 +538,10 @@ std::optional<ErrorInfo> ParseBody(std::string& json, Body& body) {
     }
   }
   if (body.has_stream_options && !body.stream) {
-    return ErrorInfo{400, "The 'stream_options' parameter is only allowed when 'stream' is "
-                          "enabled.", "invalid_request_error", "stream_options"};
+    return ErrorInfo{400,
+                     "The 'stream_options' parameter is only allowed when 'stream' is "
+                     "enabled.",
+                     "invalid_request_error", "stream_options"};
   }
   return std::nullopt;
 }
@@ -548,8 +579,8 @@ struct Exchange {
   std::string id;          // response id, e.g. "chatcmpl-mock000000000000002a"
   std::string request_id;  // x-request-id header value
   int64_t created = 0;
-  std::string scratch;     // a body or an event while it is built
-  std::string prefix;      // per-request constant part of every stream chunk
+  std::string scratch;  // a body or an event while it is built
+  std::string prefix;   // per-request constant part of every stream chunk
 };
 
 void AppendHead(Plan& plan, const Exchange& x, unsigned status, std::string_view content_type,
@@ -583,8 +614,9 @@ void PlanJson(Plan& plan, const Exchange& x, unsigned status) {
   unsigned faults = x.overrides.faults;
   if (status == 200 && (faults & (kResetMid | kStallMid | kTruncate))) {
     plan.bytes.append(x.scratch, 0, x.scratch.size() / 2);
-    plan.end = (faults & kResetMid) ? End::kReset
-               : (faults & kStallMid) ? End::kStall : End::kClose;
+    plan.end = (faults & kResetMid)   ? End::kReset
+               : (faults & kStallMid) ? End::kStall
+                                      : End::kClose;
     return;
   }
   plan.bytes.append(x.scratch);
@@ -598,8 +630,8 @@ void PlanError(Plan& plan, Exchange& x, const ErrorInfo& error) {
   PlanJson(plan, x, error.status);
 }
 
-// Appends one SSE event (x.scratch, without "data: " and the blank line) as its own
-// segment, chunk-framed when the response is chunked.
+// Appends the SSE event "data: <payload>\n\n" as its own segment (written after `delay`),
+// chunk-framed when the response is chunked.
 void PlanEvent(Plan& plan, const Exchange& x, Ms delay, std::string_view payload) {
   plan.Segment(delay);
   std::string& out = plan.bytes;
@@ -640,7 +672,9 @@ void PlanCompletion(Plan& plan, Exchange& x, const Body& body, Kind kind) {
   if (!body.stream) {
     s.clear();
     if (o.faults & kMalformed) {
-      s.append(R"({"id":")").append(x.id).append(R"(","object":")")
+      s.append(R"({"id":")")
+          .append(x.id)
+          .append(R"(","object":")")
           .append(chat ? "chat.completion" : "text_completion")
           .append(R"(","choices":[{"index":0,"message":{"content":"unterminated)");
       PlanJson(plan, x, 200);
@@ -669,7 +703,7 @@ void PlanCompletion(Plan& plan, Exchange& x, const Body& body, Kind kind) {
 
   // Streaming.
   plan.Segment(o.latency);
-  AppendHead(plan, x, 200, "text/event-stream; charset=utf-8", std::nullopt);
+  AppendHead(plan, x, 200, "text/event-stream", std::nullopt);
   bool usage_null = usage && body.include_usage;
   std::string& p = x.prefix;
   p.assign(R"({"id":")").append(x.id);
@@ -712,7 +746,10 @@ void PlanCompletion(Plan& plan, Exchange& x, const Body& body, Kind kind) {
     return;
   }
   if (o.faults & kMalformed) {
-    PlanEvent(plan, x, delay, R"({"id":")" "chatcmpl-broken" R"(","choices":[{"delta":)");
+    PlanEvent(plan, x, delay,
+              R"({"id":")"
+              "chatcmpl-broken"
+              R"(","choices":[{"delta":)");
     delay = o.gap;
   } else if (!(o.faults & kTruncate)) {
     event(delay, [&](std::string& out) {
@@ -851,8 +888,7 @@ void PlanModels(Plan& plan, Exchange& x, std::string_view id) {
     }
   }
   PlanError(plan, x,
-            {404, fmt::format("The model '{}' does not exist or you do not have access to it.",
-                              id),
+            {404, fmt::format("The model '{}' does not exist or you do not have access to it.", id),
              "invalid_request_error", "", "model_not_found"});
 }
 
@@ -918,9 +954,9 @@ void BuildPlan(State& state, Request& req, Scratch& scratch, Plan& plan) {
     return;
   }
   if (route == Route::kStats) {
-    x.scratch = fmt::format(
-        R"({{"connections_accepted":{},"requests_served":{},"open_connections":{}}})",
-        state.accepted.load(), state.served.load(), state.open.load());
+    x.scratch =
+        fmt::format(R"({{"connections_accepted":{},"requests_served":{},"open_connections":{}}})",
+                    state.accepted.load(), state.served.load(), state.open.load());
     PlanJson(plan, x, 200);
     return;
   }
@@ -934,10 +970,10 @@ void BuildPlan(State& state, Request& req, Scratch& scratch, Plan& plan) {
     PlanError(plan, x, {400, "you must provide a model parameter"});
     return;
   }
-  std::string_view missing = route == Route::kChat && !body.has_messages ? "messages"
-                             : route == Route::kText && !body.has_prompt ? "prompt"
+  std::string_view missing = route == Route::kChat && !body.has_messages      ? "messages"
+                             : route == Route::kText && !body.has_prompt      ? "prompt"
                              : route == Route::kEmbeddings && !body.has_input ? "input"
-                                                                               : "";
+                                                                              : "";
   if (!missing.empty()) {
     PlanError(plan, x,
               {400, fmt::format("Missing required parameter: '{}'.", missing),
@@ -973,13 +1009,13 @@ asio::awaitable<void> ServeHttp(std::shared_ptr<State> state, Stream stream) {
   std::string body_storage;
   Scratch scratch;
   Plan plan;
-  char sink[1024];
+  char sink[4096];
   for (;;) {
     body_storage.clear();
     http::request_parser<http::string_body> parser(std::piecewise_construct,
                                                    std::make_tuple(std::move(body_storage)));
-    parser.header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
     parser.body_limit(options.max_body_bytes);
     boost::system::error_code ec;
     std::size_t n = 0;
@@ -1001,7 +1037,7 @@ asio::awaitable<void> ServeHttp(std::shared_ptr<State> state, Stream stream) {
     } else if (ec.category() != http::make_error_code(http::error::header_limit).category() ||
                ec == http::error::end_of_stream || ec == http::error::partial_message) {
       co_return;  // a socket error, or the client went away
-    } else {  // an unacceptable request: answer it, then close
+    } else {      // an unacceptable request: answer it, then close
       ErrorInfo error{400, "Bad HTTP request: " + ec.message()};
       if (ec == http::error::header_limit) {
         error = {431, "Request header fields too large."};
@@ -1037,9 +1073,18 @@ asio::awaitable<void> ServeHttp(std::shared_ptr<State> state, Stream stream) {
     switch (plan.end) {
       case End::kKeepAlive:
         continue;
-      case End::kClose:
+      case End::kClose: {
+        // Lingering close: drain what the client still sends (say the rest of a rejected
+        // body) so that closing does not reset the connection and lose the response.
         socket.shutdown(tcp::socket::shutdown_send, ec);
+        timer.expires_after(kLingerTime);
+        for (std::size_t drained = 0; drained < kMaxDrainBytes;) {
+          auto result = co_await (stream.async_read_some(asio::buffer(sink)) || timer.async_wait());
+          if (result.index() != 0 || std::get<0>(std::get<0>(result))) break;
+          drained += std::get<1>(std::get<0>(result));
+        }
         co_return;
+      }
       case End::kReset:
         socket.set_option(asio::socket_base::linger(true, 0), ec);
         socket.close(ec);
@@ -1070,9 +1115,8 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<State> state) {
   bool strands = state->options.threads > 1;
   Timer backoff(acceptor.get_executor());
   for (;;) {
-    asio::any_io_executor executor = strands
-        ? asio::any_io_executor(asio::make_strand(*state->ioc))
-        : asio::any_io_executor(state->ioc->get_executor());
+    asio::any_io_executor executor = strands ? asio::any_io_executor(asio::make_strand(*state->ioc))
+                                             : asio::any_io_executor(state->ioc->get_executor());
     Socket socket(executor);
     auto [ec] = co_await acceptor.async_accept(socket);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -1110,8 +1154,8 @@ void MockUpstream::Start() {
       throw std::invalid_argument("mock upstream: TLS needs both a cert and a key file");
     }
     s.ssl = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-    s.ssl->set_options(asio::ssl::context::default_workarounds |
-                       asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3);
+    s.ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3);
     s.ssl->use_certificate_chain_file(o.tls_cert_file);
     s.ssl->use_private_key_file(o.tls_key_file, asio::ssl::context::pem);
   }

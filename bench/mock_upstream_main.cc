@@ -1,12 +1,11 @@
 // switchyard-mock: runs the OpenAI-compatible mock upstream until SIGINT or SIGTERM.
 // Prints one line, "switchyard-mock listening on ADDRESS:PORT", once it accepts
 // connections (scripts wait for it), and exits 0 on a signal.
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "bench/mock_upstream.h"
 
@@ -18,8 +17,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"switchyard-mock: an OpenAI-compatible mock upstream for tests and benchmarks"};
   app.add_option("--address", options.address, "Address to listen on")->capture_default_str();
-  app.add_option("--port", options.port, "Port to listen on (0: ephemeral)")
-      ->capture_default_str();
+  app.add_option("--port", options.port, "Port to listen on (0: ephemeral)")->capture_default_str();
   app.add_option("--threads", options.threads, "Threads serving connections")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();

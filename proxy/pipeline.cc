@@ -40,7 +40,7 @@ asio::awaitable<void> RunPipeline(RequestContext& ctx) {
   if (!error) error = Admit(ctx);
   if (!error) error = Route(ctx);
   if (error)
-    co_await RespondError(ctx, *error);
+    co_await RespondError(ctx, std::move(*error));
   else
     co_await Forward(ctx);  // 4. relay.cc
 }
@@ -68,7 +68,8 @@ void Account(const RequestContext& ctx) {
   entry.bytes_in = ctx.request.body().size();
   entry.bytes_out = ctx.bytes_out;
   entry.stream = ctx.parsed.stream;
-  entry.error = ctx.client_gone && ctx.error_code.empty() ? "client_closed" : ctx.error_code;
+  entry.error = ctx.error_code;
+  if (ctx.client_gone && ctx.error_code.empty()) entry.error = "client_closed";
   ctx.worker.access_log().Write(entry);
 }
 

@@ -94,8 +94,7 @@ static bool IsEventStream(const http::response_header<>& head) {
   return it != head.end() && beast::iequals(it->value().substr(0, 17), "text/event-stream");
 }
 
-// Counts the failure and tells the client: as an error response, or as a last SSE event
-// once a stream has started.
+// Counts the failure and records its code for the access log.
 static void NoteFailure(RequestContext& ctx, const upstream::Failure& failure) {
   ctx.worker.metrics().RecordUpstreamFailure(ctx.model->config->upstream_index, failure.kind);
   ctx.error_code = fmt::format("upstream_{}", upstream::KindName(failure.kind));
@@ -112,7 +111,8 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
     upstream::Failure failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);
     if (failure) {
       NoteFailure(ctx, failure);
-      co_await RespondError(ctx, upstream::ToApiError(failure, ctx.model->config->upstream));
+      openai::ApiError error = upstream::ToApiError(failure, ctx.model->config->upstream);
+      co_await RespondError(ctx, std::move(error));
       co_return false;
     }
   }
@@ -170,8 +170,9 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
     if (failure) break;
     const std::size_t got = buffer.size() - parser.get().body().size;
     const std::string_view events = sse.Feed({buffer.data(), got});
-    if (!events.empty() &&
-        !co_await WriteToClient(ctx, http::make_chunk(asio::buffer(events)), timeouts.idle))
+    if (events.empty()) continue;
+    const auto chunk = http::make_chunk(asio::buffer(events));
+    if (!co_await WriteToClient(ctx, chunk, timeouts.idle))
       co_return false;  // the connection is dropped, which cancels the upstream request
   }
   std::string tail(sse.partial());  // a last event without its blank line
@@ -180,10 +181,12 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
     if (!tail.empty()) tail += "\n\n";
     tail += openai::ErrorEvent(upstream::ToApiError(failure, ctx.model->config->upstream));
   }
-  if (!tail.empty() &&
-      !co_await WriteToClient(ctx, http::make_chunk(asio::buffer(tail)), timeouts.idle))
-    co_return false;
-  co_await WriteToClient(ctx, http::make_chunk_last(), timeouts.idle);
+  if (!tail.empty()) {
+    const auto chunk = http::make_chunk(asio::buffer(tail));
+    if (!co_await WriteToClient(ctx, chunk, timeouts.idle)) co_return false;
+  }
+  const auto last = http::make_chunk_last();
+  co_await WriteToClient(ctx, last, timeouts.idle);
   co_return !failure && parser.get().keep_alive();
 }
 
@@ -201,7 +204,8 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
       pool, up.config->timeouts, out, ctx.start + up.config->timeouts.total, head, failure);
   if (!conn) {
     NoteFailure(ctx, failure);
-    co_await RespondError(ctx, upstream::ToApiError(failure, up.config->name));
+    openai::ApiError error = upstream::ToApiError(failure, up.config->name);
+    co_await RespondError(ctx, std::move(error));
     co_return;
   }
   const bool reusable = IsEventStream(head->get()) ? co_await RelayStream(ctx, *conn, *head)

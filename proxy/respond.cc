@@ -9,24 +9,27 @@ namespace switchyard {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-asio::awaitable<void> Respond(RequestContext& ctx, http::status status,
-                              std::string_view content_type, std::string body) {
-  http::response<http::string_body> res{status, 11};
-  res.set(http::field::content_type, content_type);
+// A client that takes no bytes for this long is gone.
+static constexpr std::chrono::seconds kClientWriteTimeout{30};
+
+asio::awaitable<void> Respond(RequestContext& ctx, Reply reply) {
+  http::response<http::string_body> res{reply.status, 11};
+  res.set(http::field::content_type, reply.content_type);
   res.set("x-request-id", ctx.request_id);
   res.keep_alive(ctx.keep_alive);
-  res.body() = std::move(body);
+  res.body() = std::move(reply.body);
   res.prepare_payload();
   ctx.status = res.result_int();
-  ctx.client.expires_after(std::chrono::seconds(30));
+  ctx.client.expires_after(kClientWriteTimeout);
   auto [ec, n] = co_await http::async_write(ctx.client, res, asio::as_tuple(asio::use_awaitable));
   ctx.bytes_out += n;
   if (ec) ctx.client_gone = true;
 }
 
-asio::awaitable<void> RespondError(RequestContext& ctx, const openai::ApiError& error) {
+asio::awaitable<void> RespondError(RequestContext& ctx, openai::ApiError error) {
   ctx.error_code = error.code.empty() ? error.type : error.code;
-  co_await Respond(ctx, error.status, "application/json", openai::ErrorBody(error));
+  Reply reply{error.status, "application/json", openai::ErrorBody(error)};
+  co_await Respond(ctx, std::move(reply));
 }
 
 }  // namespace switchyard

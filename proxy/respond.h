@@ -11,11 +11,18 @@
 
 namespace switchyard {
 
-// Sends status + body, records the outcome in `ctx` (status, bytes, client_gone).
-boost::asio::awaitable<void> Respond(RequestContext& ctx, boost::beast::http::status status,
-                                     std::string_view content_type, std::string body);
+struct Reply {
+  boost::beast::http::status status = boost::beast::http::status::ok;
+  std::string_view content_type = "application/json";
+  std::string body;
+};
+
+// Sends the reply, records the outcome in `ctx` (status, bytes, client_gone).
+// Callers pass named values, never temporaries built in the co_await expression (GCC 12
+// destroys some of those twice).
+boost::asio::awaitable<void> Respond(RequestContext& ctx, Reply reply);
 
 // Sends `error` in OpenAI's shape and records its code in `ctx`.
-boost::asio::awaitable<void> RespondError(RequestContext& ctx, const openai::ApiError& error);
+boost::asio::awaitable<void> RespondError(RequestContext& ctx, openai::ApiError error);
 
 }  // namespace switchyard

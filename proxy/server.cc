@@ -105,8 +105,8 @@ asio::awaitable<void> Server::Accept() {
       continue;
     }
     if (active_sessions_.load() >= max_connections) continue;  // socket closes here
-    asio::co_spawn(worker.io(), RunSession(worker, beast::tcp_stream(std::move(socket))),
-                   asio::detached);
+    beast::tcp_stream stream(std::move(socket));
+    asio::co_spawn(worker.io(), RunSession(worker, std::move(stream)), asio::detached);
   }
 }
 

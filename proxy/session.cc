@@ -46,49 +46,57 @@ static Endpoint Classify(std::string_view path) {
 // (Upstream health checks will refine "usable".)
 static bool Ready(const Runtime& runtime) { return !runtime.models().empty(); }
 
-static asio::awaitable<void> ServeLocal(RequestContext& ctx) {
+// The proxy's own endpoints: health, metrics, the models this config exposes.
+static Reply LocalReply(const RequestContext& ctx) {
   const Runtime& rt = *ctx.runtime;
-  if (ctx.path == "/healthz")
-    co_return co_await Respond(ctx, http::status::ok, "application/json", R"({"status":"ok"})");
-  if (ctx.path == "/readyz") {
-    const bool ready = Ready(rt);
-    co_return co_await Respond(ctx, ready ? http::status::ok : http::status::service_unavailable,
-                               "application/json",
-                               ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
-  }
+  if (ctx.path == "/healthz") return {http::status::ok, "application/json", R"({"status":"ok"})"};
+  if (ctx.path == "/readyz")
+    return Ready(rt) ? Reply{http::status::ok, "application/json", R"({"status":"ready"})"}
+                     : Reply{http::status::service_unavailable, "application/json",
+                             R"({"status":"not ready"})"};
   if (ctx.path == "/metrics")
-    co_return co_await Respond(ctx, http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                               ctx.worker.metrics().Serialize());
-  if (ctx.path == "/v1/models")
-    co_return co_await Respond(ctx, http::status::ok, "application/json", rt.models_list_json());
+    return {http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+            ctx.worker.metrics().Serialize()};
+  if (ctx.path == "/v1/models") return {http::status::ok, "application/json", rt.models_list_json()};
   // /v1/models/{id}; ids may contain '/', as in "meta-llama/Llama-3.1-8B"
   const std::string_view id = ctx.path.substr(std::string_view("/v1/models/").size());
   if (const ModelRuntime* model = rt.FindModel(id))
-    co_return co_await Respond(ctx, http::status::ok, "application/json", model->json);
-  co_await RespondError(ctx, openai::NotFound(fmt::format("The model '{}' does not exist.",
-                                                          id.substr(0, 256)),
-                                              "model_not_found"));
+    return {http::status::ok, "application/json", model->json};
+  const openai::ApiError error = openai::NotFound(
+      fmt::format("The model '{}' does not exist.", id.substr(0, 256)), "model_not_found");
+  return {error.status, "application/json", openai::ErrorBody(error)};
+}
+
+// Requests for no known endpoint, or with the wrong method.
+static std::optional<openai::ApiError> CheckEndpoint(const RequestContext& ctx, const Endpoint& e) {
+  if (e.route == Route::kOther)
+    return openai::NotFound(fmt::format("Unknown request URL: {} {}.",
+                                        std::string_view(ctx.request.method_string()),
+                                        ctx.path.substr(0, 256)),
+                            "unknown_url");
+  if (ctx.request.method() != e.method)
+    return openai::ApiError{http::status::method_not_allowed, "invalid_request_error",
+                            "method_not_allowed",
+                            fmt::format("{} is not allowed on {}; use {}.",
+                                        std::string_view(ctx.request.method_string()), ctx.path,
+                                        std::string_view(http::to_string(e.method))),
+                            {}};
+  return std::nullopt;
 }
 
 static asio::awaitable<void> Dispatch(RequestContext& ctx) {
   const Endpoint endpoint = Classify(ctx.path);
   ctx.route = endpoint.route;
-  if (endpoint.route == Route::kOther)
-    co_return co_await RespondError(
-        ctx, openai::NotFound(fmt::format("Unknown request URL: {} {}.", ctx.request.method_string(),
-                                          ctx.path.substr(0, 256)),
-                              "unknown_url"));
-  if (ctx.request.method() != endpoint.method)
-    co_return co_await RespondError(
-        ctx, {http::status::method_not_allowed, "invalid_request_error", "method_not_allowed",
-              fmt::format("{} is not allowed on {}; use {}.", ctx.request.method_string(),
-                          ctx.path, http::to_string(endpoint.method)),
-              {}});
-  if (endpoint.proxied) {
+  if (std::optional<openai::ApiError> error = CheckEndpoint(ctx, endpoint)) {
+    co_await RespondError(ctx, std::move(*error));
+  } else if (endpoint.proxied) {
     GaugeScope active(ctx.worker.metrics().active_requests());
-    co_return co_await RunPipeline(ctx);
+    co_await RunPipeline(ctx);
+  } else {
+    Reply reply = LocalReply(ctx);
+    if (reply.status == http::status::not_found) ctx.error_code = "model_not_found";
+    co_await Respond(ctx, std::move(reply));
   }
-  co_await ServeLocal(ctx);
 }
 
 // Answers a request the parser refused, then the connection closes.
@@ -113,7 +121,7 @@ static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_strea
   RequestContext ctx{worker, stream, worker.runtime(), std::move(request)};
   ctx.request_id = RequestIdFor("");
   ctx.keep_alive = false;
-  co_await RespondError(ctx, error);
+  co_await RespondError(ctx, std::move(error));
   Account(ctx);
 }
 
@@ -144,7 +152,8 @@ asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAwait);
     if (ec == http::error::end_of_stream || ec == asio::error::eof) break;
     if (ec) {
-      co_await RespondToReadError(worker, stream, parser.release(), ec);
+      auto request = parser.release();
+      co_await RespondToReadError(worker, stream, std::move(request), ec);
       break;
     }
     RequestContext ctx{worker, stream, worker.runtime(), parser.release()};

@@ -55,6 +55,11 @@ class Connection {
   // Bytes already read past the previous response: a reusable connection has none.
   bool has_unread_bytes() const { return buffer_.size() != 0; }
 
+  // An idle connection is usable if the upstream has neither closed it nor sent anything
+  // (a close_notify or stray bytes). One non-blocking peek; the common stale keep-alive
+  // case is caught here instead of failing a request.
+  bool StillOpen();
+
   std::chrono::steady_clock::time_point idle_since{};
   int requests = 0;  // served on this connection so far; > 0 means reused
 

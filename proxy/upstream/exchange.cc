@@ -32,14 +32,6 @@ Failure BodyReadFailure(error_code ec, bool total_first, const config::UpstreamT
   return {FailureKind::kReset, fmt::format("connection lost mid-response: {}", ec.message())};
 }
 
-// Nothing at all came back on a connection that had served requests before: the upstream
-// closed it while idle, so the request never reached it.
-static bool StaleReuse(const Connection& c, error_code ec, const HeadParser& head) {
-  return c.requests > 0 && !head.got_some() &&
-         (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-          ec == asio::error::eof || ec == asio::error::broken_pipe);
-}
-
 asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTimeouts& timeouts,
                                            const OutgoingRequest& request,
                                            Clock::time_point deadline,
@@ -57,9 +49,12 @@ asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTim
       ++c->requests;
       co_return c;
     }
-    const bool stale = StaleReuse(*c, ec, *head);
+    // A reused connection that cannot even take the request was closed by the upstream
+    // while idle: the request never left, so a fresh connection may carry it. Once written,
+    // a request may have reached the model and is never sent twice.
+    const bool retry = wec && c->requests > 0;
     pool.Release(std::move(c), /*reusable=*/false);
-    if (stale) continue;
+    if (retry) continue;
     if (ec == beast::error::timeout)
       failure = total_first ? TotalTimeout(timeouts)
                             : Failure{FailureKind::kFirstByteTimeout,
@@ -71,7 +66,7 @@ asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTim
       failure = BodyReadFailure(ec, false, timeouts);
     co_return nullptr;
   }
-  failure = {FailureKind::kReset, "connection closed before a response, twice"};
+  failure = {FailureKind::kSend, "cannot send the request on a fresh connection either"};
   co_return nullptr;
 }
 

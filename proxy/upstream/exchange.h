@@ -1,6 +1,6 @@
 // Sends one request upstream and reads the response head, on a pooled connection.
-// A reused keep-alive connection that the upstream had already closed (nothing came back)
-// is retried once on a fresh connection, as HTTP clients do. Runs on the pool's worker.
+// A request that could not be written on a reused connection is sent once more on a fresh
+// one; a written request is never repeated. Runs on the pool's worker.
 #pragma once
 
 #include <array>

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <boost/asio/ssl/host_name_verification.hpp>
 
@@ -18,6 +21,12 @@ Pool::Pool(asio::any_io_executor executor, const UpstreamRuntime& upstream, int 
       upstream_(upstream),
       max_connections_(std::max(1, max_connections)),
       on_connection_opened_(std::move(on_connection_opened)) {}
+
+bool Connection::StillOpen() {
+  char byte;
+  const ssize_t n = ::recv(tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
 
 void Pool::Close() {
   closed_ = true;
@@ -57,7 +66,7 @@ asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fr
     while (!idle_.empty()) {
       ConnectionPtr c = std::move(idle_.back());
       idle_.pop_back();
-      if (fresh_only || now - c->idle_since >= cfg.idle_connection_timeout) {
+      if (fresh_only || now - c->idle_since >= cfg.idle_connection_timeout || !c->StillOpen()) {
         --open_;
         continue;
       }

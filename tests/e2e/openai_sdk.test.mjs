@@ -1,0 +1,335 @@
+// The official `openai` SDK against switchyard (run by run_e2e.sh, which starts the mock
+// upstream and the proxy and sets OPENAI_BASE_URL). The config maps gpt-4o-mini and
+// text-embedding-3-small through unchanged and llama3.2-3b to upstream_model llama3.2:3b.
+// The mock answers deterministically: `n` words of content with usage counting them,
+// and echoes the model it was sent; x-mock-* request headers tune it per request.
+//
+// openai is pinned (package.json) to 6.49.0, the last release before 7.x required Node 22;
+// it runs on the global fetch, and passes on Debian 12's Node 18.20 and on Node 20. Not
+// 4.x: on Node 18 its node-fetch 2 keep-alive path fails streams whose whole response
+// arrives in one read with a false "Premature close" (node-fetch#1767-like), which the
+// fast mock triggers every time.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import OpenAI from 'openai';
+
+const baseURL = process.env.OPENAI_BASE_URL;
+if (!baseURL) throw new Error('OPENAI_BASE_URL is not set: run this through run_e2e.sh');
+
+// The proxy ignores the client's Authorization; the SDK insists on a key.
+const client = new OpenAI({ baseURL, apiKey: 'sk-test-unused', maxRetries: 0, timeout: 15_000 });
+
+const CHAT = 'gpt-4o-mini';
+const EDGE = 'llama3.2-3b';
+const EDGE_UPSTREAM = 'llama3.2:3b';
+const EMBEDDING = 'text-embedding-3-small';
+const messages = [{ role: 'user', content: 'Say hello in a few words.' }];
+
+function assertUsage(usage) {
+  assert.ok(usage, 'usage is present');
+  for (const key of ['prompt_tokens', 'completion_tokens', 'total_tokens']) {
+    assert.equal(typeof usage[key], 'number', `usage.${key} is a number`);
+    assert.ok(Number.isInteger(usage[key]) && usage[key] >= 0, `usage.${key} >= 0`);
+  }
+  assert.ok(usage.prompt_tokens > 0);
+  assert.ok(usage.completion_tokens > 0);
+  assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+}
+
+const words = (text) => text.trim().split(/\s+/).filter(Boolean).length;
+
+// An error's response headers: a Headers object since openai v5, a plain record before.
+const headerOf = (headers, name) =>
+  typeof headers?.get === 'function' ? headers.get(name) : headers?.[name];
+
+// Reads a chat stream to the end; returns the chunks and what they add up to.
+async function collectChat(stream) {
+  const chunks = [];
+  let content = '';
+  const finishReasons = [];
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    for (const choice of chunk.choices) {
+      if (typeof choice.delta?.content === 'string') content += choice.delta.content;
+      if (choice.finish_reason) finishReasons.push(choice.finish_reason);
+    }
+  }
+  return { chunks, content, finishReasons };
+}
+
+test('chat completion: content, usage and model', async () => {
+  const completion = await client.chat.completions.create({ model: CHAT, messages });
+  assert.equal(completion.object, 'chat.completion');
+  assert.equal(completion.model, CHAT);
+  assert.equal(typeof completion.id, 'string');
+  assert.equal(completion.choices.length, 1);
+  const [choice] = completion.choices;
+  assert.equal(choice.index, 0);
+  assert.equal(choice.message.role, 'assistant');
+  assert.equal(typeof choice.message.content, 'string');
+  assert.ok(choice.message.content.length > 0, 'content is not empty');
+  assert.equal(choice.finish_reason, 'stop');
+  assertUsage(completion.usage);
+  assert.equal(completion.usage.completion_tokens, words(choice.message.content));
+});
+
+test('chat completion: request parameters reach the upstream (max_tokens cuts it)', async () => {
+  const completion = await client.chat.completions.create({ model: CHAT, messages, max_tokens: 3 });
+  assert.equal(completion.choices[0].finish_reason, 'length');
+  assert.equal(completion.usage.completion_tokens, 3);
+  assert.equal(words(completion.choices[0].message.content), 3);
+});
+
+test('chat completion: an aliased model is sent upstream as its upstream_model', async () => {
+  const completion = await client.chat.completions.create({ model: EDGE, messages });
+  // The mock echoes the model it received; responses pass through unrewritten.
+  assert.equal(completion.model, EDGE_UPSTREAM);
+  assert.ok(completion.choices[0].message.content.length > 0);
+  assertUsage(completion.usage);
+});
+
+test('streaming chat with include_usage: one final usage chunk with empty choices', async () => {
+  const stream = await client.chat.completions.create({
+    model: CHAT,
+    messages,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const { chunks, content, finishReasons } = await collectChat(stream);
+  assert.ok(chunks.length >= 3, `got ${chunks.length} chunks`);
+  assert.ok(content.length > 0, 'streamed content is not empty');
+  assert.deepEqual(finishReasons, ['stop']);
+
+  const usageChunks = chunks.filter((c) => c.choices.length === 0);
+  assert.equal(usageChunks.length, 1, 'exactly one chunk with empty choices');
+  assert.equal(usageChunks[0], chunks.at(-1), 'the usage chunk is the last one');
+  assertUsage(usageChunks[0].usage);
+  assert.equal(usageChunks[0].usage.completion_tokens, words(content));
+  for (const c of chunks.slice(0, -1)) assert.ok(c.usage == null, 'usage only on the last chunk');
+  assert.ok(chunks.every((c) => c.id === chunks[0].id), 'one id across the stream');
+});
+
+test('streaming chat without include_usage: no usage chunk', async () => {
+  const stream = await client.chat.completions.create({ model: EDGE, messages, stream: true });
+  const { chunks, content, finishReasons } = await collectChat(stream);
+  assert.ok(content.length > 0, 'streamed content is not empty');
+  assert.deepEqual(finishReasons, ['stop']);
+  assert.ok(chunks.every((c) => c.choices.length > 0), 'no chunk with empty choices');
+  assert.ok(chunks.every((c) => c.usage == null), 'no chunk carries usage');
+  assert.ok(chunks.every((c) => c.model === EDGE_UPSTREAM));
+});
+
+test('streaming chat: x-request-id on the response and the SDK helper stream', async () => {
+  const { data: stream, response } = await client.chat.completions
+    .create({ model: CHAT, messages, stream: true, stream_options: { include_usage: true } })
+    .withResponse();
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /^text\/event-stream/);
+  assert.ok(response.headers.get('x-request-id'), 'x-request-id on a streamed response');
+  const { content } = await collectChat(stream);
+  assert.ok(content.length > 0);
+
+  // The SDK's higher-level runner assembles the same stream into a completion.
+  const runner = client.chat.completions.stream({
+    model: CHAT,
+    messages,
+    stream_options: { include_usage: true },
+  });
+  const final = await runner.finalChatCompletion();
+  assert.ok(final.choices[0].message.content.length > 0);
+  assert.equal(final.choices[0].finish_reason, 'stop');
+});
+
+test('streaming chat: a client that stops reading early leaves the proxy serving', async () => {
+  const stream = await client.chat.completions.create(
+    { model: CHAT, messages, stream: true },
+    { headers: { 'x-mock-tokens': '200', 'x-mock-gap-ms': '5' } },
+  );
+  let seen = 0;
+  for await (const chunk of stream) {
+    if (chunk.choices[0]?.delta?.content) seen += 1;
+    if (seen === 2) break; // aborts the request
+  }
+  assert.equal(seen, 2);
+  const after = await client.chat.completions.create({ model: CHAT, messages });
+  assert.ok(after.choices[0].message.content.length > 0);
+});
+
+test('concurrent chat completions all succeed', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      client.chat.completions.create({
+        model: i % 2 ? CHAT : EDGE,
+        messages: [{ role: 'user', content: `request ${i}` }],
+        stream: i % 3 === 0,
+      }),
+    ),
+  );
+  for (const [i, result] of results.entries()) {
+    if (i % 3 === 0) {
+      const { content } = await collectChat(result);
+      assert.ok(content.length > 0, `stream ${i} has content`);
+    } else {
+      assert.ok(result.choices[0].message.content.length > 0, `completion ${i} has content`);
+    }
+  }
+});
+
+test('legacy completions', async () => {
+  const completion = await client.completions.create({ model: CHAT, prompt: 'Once upon a time' });
+  assert.equal(completion.object, 'text_completion');
+  assert.equal(completion.model, CHAT);
+  assert.equal(completion.choices.length, 1);
+  assert.equal(typeof completion.choices[0].text, 'string');
+  assert.ok(completion.choices[0].text.length > 0);
+  assert.ok(['stop', 'length'].includes(completion.choices[0].finish_reason));
+  assertUsage(completion.usage);
+});
+
+test('legacy completions, streamed', async () => {
+  const stream = await client.completions.create({ model: EDGE, prompt: 'Once', stream: true });
+  let text = '';
+  let finished = 0;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, 'text_completion');
+    for (const choice of chunk.choices) {
+      text += choice.text ?? '';
+      if (choice.finish_reason) finished += 1;
+    }
+  }
+  assert.ok(text.length > 0, 'streamed text is not empty');
+  assert.equal(finished, 1);
+});
+
+test('embeddings: float, SDK-default base64 (decoded), explicit base64', async () => {
+  const input = 'The quick brown fox';
+  const asFloat = await client.embeddings.create({ model: EMBEDDING, input, encoding_format: 'float' });
+  assert.equal(asFloat.object, 'list');
+  assert.equal(asFloat.data.length, 1);
+  const vector = asFloat.data[0].embedding;
+  assert.ok(Array.isArray(vector) && vector.length > 0, 'a non-empty float array');
+  assert.ok(vector.every((x) => typeof x === 'number' && Number.isFinite(x)));
+  assert.ok(asFloat.usage.prompt_tokens > 0);
+
+  // Without encoding_format the SDK asks for base64 and decodes it to numbers itself.
+  const byDefault = await client.embeddings.create({ model: EMBEDDING, input });
+  const decoded = byDefault.data[0].embedding;
+  assert.ok(Array.isArray(decoded), 'the SDK decoded base64 into an array');
+  assert.equal(decoded.length, vector.length);
+  for (let i = 0; i < vector.length; i++) assert.ok(Math.abs(decoded[i] - vector[i]) < 1e-6);
+
+  // Asked for explicitly, base64 comes back as the string: little-endian float32s.
+  const asBase64 = await client.embeddings.create({ model: EMBEDDING, input, encoding_format: 'base64' });
+  const b64 = asBase64.data[0].embedding;
+  assert.equal(typeof b64, 'string');
+  const bytes = Buffer.from(b64, 'base64');
+  assert.equal(bytes.length, vector.length * 4);
+  assert.ok(Math.abs(bytes.readFloatLE(0) - vector[0]) < 1e-6);
+});
+
+test('embeddings: several inputs and dimensions', async () => {
+  const result = await client.embeddings.create({
+    model: EMBEDDING,
+    input: ['one', 'two', 'three'],
+    dimensions: 8,
+  });
+  assert.deepEqual(result.data.map((d) => d.index), [0, 1, 2]);
+  for (const d of result.data) assert.equal(d.embedding.length, 8);
+});
+
+test('models.list() and models.retrieve()', async () => {
+  const ids = [];
+  for await (const model of client.models.list()) {
+    assert.equal(model.object, 'model');
+    ids.push(model.id);
+  }
+  for (const id of [CHAT, EDGE, EMBEDDING]) assert.ok(ids.includes(id), `${id} in ${ids}`);
+
+  const model = await client.models.retrieve(CHAT);
+  assert.equal(model.id, CHAT);
+  assert.equal(model.object, 'model');
+  assert.equal((await client.models.retrieve(EDGE)).id, EDGE, 'the public name, not the alias');
+});
+
+test('an unknown model is a 404 the SDK raises as NotFoundError (model_not_found)', async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'no-such-model', messages }),
+    (err) => {
+      assert.ok(err instanceof OpenAI.NotFoundError, `got ${err?.constructor?.name}: ${err}`);
+      assert.ok(err instanceof OpenAI.APIError);
+      assert.equal(err.status, 404);
+      assert.equal(err.code, 'model_not_found');
+      assert.equal(err.type, 'invalid_request_error');
+      assert.match(err.message, /no-such-model/);
+      assert.ok(headerOf(err.headers, 'x-request-id'), 'x-request-id on an error response');
+      return true;
+    },
+  );
+  await assert.rejects(client.models.retrieve('no-such-model'), (err) => {
+    assert.ok(err instanceof OpenAI.NotFoundError, `got ${err?.constructor?.name}: ${err}`);
+    assert.equal(err.status, 404);
+    assert.equal(err.code, 'model_not_found');
+    return true;
+  });
+  await assert.rejects(client.embeddings.create({ model: 'no-such-model', input: 'x' }), OpenAI.NotFoundError);
+});
+
+test('an unknown path is an OpenAI-shaped 404', async () => {
+  await assert.rejects(client.get('/no/such/path'), (err) => {
+    assert.ok(err instanceof OpenAI.NotFoundError, `got ${err?.constructor?.name}: ${err}`);
+    assert.equal(err.status, 404);
+    assert.equal(typeof err.error?.message, 'string', 'an {"error":{"message":...}} body');
+    return true;
+  });
+});
+
+test('every response carries an x-request-id', async () => {
+  const { data, response } = await client.chat.completions
+    .create({ model: CHAT, messages })
+    .withResponse();
+  const id = response.headers.get('x-request-id');
+  assert.ok(id, 'x-request-id header present');
+  assert.equal(data._request_id, id, 'the SDK exposes it as _request_id');
+
+  const raw = await client.models.list().asResponse();
+  assert.equal(raw.status, 200);
+  assert.ok(raw.headers.get('x-request-id'));
+  const other = (await client.chat.completions.create({ model: CHAT, messages }).withResponse()).response;
+  assert.notEqual(other.headers.get('x-request-id'), id, 'a fresh id per request');
+});
+
+test("a client's x-request-id comes back unchanged", async () => {
+  const mine = `e2e-${process.pid}-${Date.now()}`;
+  const headers = { 'x-request-id': mine };
+
+  const chat = await client.chat.completions.create({ model: CHAT, messages }, { headers }).withResponse();
+  assert.equal(chat.response.headers.get('x-request-id'), mine);
+
+  const streamed = await client.chat.completions
+    .create({ model: EDGE, messages, stream: true }, { headers })
+    .withResponse();
+  assert.equal(streamed.response.headers.get('x-request-id'), mine);
+  await collectChat(streamed.data);
+
+  const embedded = await client.embeddings.create({ model: EMBEDDING, input: 'x' }, { headers }).asResponse();
+  assert.equal(embedded.headers.get('x-request-id'), mine);
+
+  const models = await client.models.list({ headers }).asResponse();
+  assert.equal(models.headers.get('x-request-id'), mine);
+
+  await assert.rejects(
+    client.chat.completions.create({ model: 'no-such-model', messages }, { headers }),
+    (err) => err instanceof OpenAI.NotFoundError && headerOf(err.headers, 'x-request-id') === mine,
+  );
+});
+
+test('an x-request-id that is not a sane token is replaced', async () => {
+  const tooLong = 'x'.repeat(200);
+  const { response } = await client.chat.completions
+    .create({ model: CHAT, messages }, { headers: { 'x-request-id': tooLong } })
+    .withResponse();
+  const id = response.headers.get('x-request-id');
+  assert.ok(id && id !== tooLong, `replaced, got ${id}`);
+});

@@ -1,0 +1,254 @@
+// The proxy end to end on real sockets (see proxy_fixture.h).
+#include "proxy/sse.h"
+#include "tests/proxy/proxy_fixture.h"
+
+namespace switchyard::testing {
+namespace {
+
+TEST_F(ProxyTest, ForwardsChatWithOnlyTheModelValueChanged) {
+  StartProxy();
+  const std::string body =
+      R"({"messages":[{"role":"user","content":"Hi \"there\""}], "model" : "llama3.2-3b", "temperature":0.5})";
+  Reply r = Post(body);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find(R"("object":"chat.completion")"), std::string::npos);
+  EXPECT_NE(r.body.find(R"("usage":)"), std::string::npos);
+  auto seen = mock_->recorded_requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].target, "/v1/chat/completions");
+  EXPECT_EQ(seen[0].body,
+            R"({"messages":[{"role":"user","content":"Hi \"there\""}], "model" : "llama3.2:3b", "temperature":0.5})");
+}
+
+TEST_F(ProxyTest, ReplacesTheClientKeyWithTheUpstreamKeyAndKeepsTheRequestId) {
+  StartProxy();
+  Reply r = Post(kChat, {{"Authorization", "Bearer client-key"}, {"x-request-id", "trace-42"},
+                         {"OpenAI-Beta", "assistants=v2"}, {"Cookie", "session=1"}});
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("x-request-id"), "trace-42");
+  auto seen = mock_->recorded_requests().at(0);
+  EXPECT_EQ(seen.authorization, std::string("Bearer ") + kUpstreamKey);
+  EXPECT_EQ(seen.headers["x-request-id"], "trace-42");
+  EXPECT_EQ(seen.headers["openai-beta"], "assistants=v2");
+  EXPECT_EQ(seen.headers.count("cookie"), 0u);
+  EXPECT_EQ(seen.headers["host"], fmt::format("127.0.0.1:{}", mock_->port()));
+}
+
+TEST_F(ProxyTest, GeneratesARequestIdWhenTheClientSendsNone) {
+  StartProxy();
+  Reply r = Post(kChat);
+  EXPECT_EQ(r.header("x-request-id").size(), 32u);
+  EXPECT_EQ(mock_->recorded_requests().at(0).headers["x-request-id"], r.header("x-request-id"));
+}
+
+TEST_F(ProxyTest, RelaysEveryStreamEventInOrderEndingWithDone) {
+  StartProxy();
+  TestClient client(port());
+  client.Send(boost::beast::http::verb::post, "/v1/chat/completions",
+              R"({"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[]})");
+  ASSERT_EQ(client.ReadHead(), 200u);
+  EXPECT_TRUE(client.stream_headers().at("content-type").starts_with("text/event-stream"));
+  std::vector<std::string> events;
+  SseSplitter::ForEachEvent(client.ReadToEnd(), [&](std::string_view e) { events.emplace_back(e); });
+  EXPECT_TRUE(client.stream_complete());
+  // role, 5 content, finish, usage, [DONE]
+  ASSERT_EQ(events.size(), 9u);
+  EXPECT_NE(events[0].find(R"("role":"assistant")"), std::string::npos);
+  EXPECT_NE(events[6].find(R"("finish_reason":"stop")"), std::string::npos);
+  EXPECT_NE(events[7].find(R"("choices":[],"usage":{)"), std::string::npos);
+  EXPECT_EQ(events[8], "data: [DONE]");
+}
+
+TEST_F(ProxyTest, EachEventReachesTheClientBeforeTheNextOneIsProduced) {
+  StartProxy();
+  TestClient client(port());
+  client.Send(boost::beast::http::verb::post, "/v1/chat/completions",
+              R"({"model":"gpt-4o-mini","stream":true,"messages":[]})", {{"x-mock-gap-ms", "400"}});
+  ASSERT_EQ(client.ReadHead(), 200u);
+  // The mock waits 400 ms between events: a buffering proxy would deliver the role event
+  // together with later ones. Each read must bring exactly one whole event.
+  for (int i = 0; i < 3; ++i) {
+    auto piece = client.ReadSome();
+    ASSERT_TRUE(piece);
+    int count = 0;
+    SseSplitter::ForEachEvent(*piece, [&](std::string_view) { ++count; });
+    EXPECT_EQ(count, 1) << *piece;
+  }
+}
+
+TEST_F(ProxyTest, ReusesUpstreamConnectionsAcrossRequests) {
+  StartProxy();
+  TestClient client(port());
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(client.Post("/v1/chat/completions", kChat).status, 200u);
+  EXPECT_EQ(mock_->requests_served(), 20u);
+  EXPECT_LE(mock_->connections_accepted(), 2u);  // at most one per worker thread
+}
+
+TEST_F(ProxyTest, AnswersMalformedRequestsWith400InOpenAiShape) {
+  StartProxy();
+  ExpectOpenAiError(Post("{not json"), 400, "invalid_json");
+  ExpectOpenAiError(Post(R"({"messages":[]})"), 400, "missing_required_parameter");
+  ExpectOpenAiError(Post(R"({"model":["gpt-4o"]})"), 400, "invalid_type");
+  EXPECT_EQ(mock_->requests_served(), 0u);
+}
+
+TEST_F(ProxyTest, AnswersUnknownModelsAndPathsWith404) {
+  StartProxy();
+  ExpectOpenAiError(Post(R"({"model":"gpt-9"})"), 404, "model_not_found");
+  ExpectOpenAiError(Get("/v2/everything"), 404, "unknown_url");
+  ExpectOpenAiError(Get("/v1/models/gpt-9"), 404, "model_not_found");
+  ExpectOpenAiError(Get("/v1/chat/completions"), 405, "method_not_allowed");
+}
+
+TEST_F(ProxyTest, RefusesABodyOverTheLimitWith413) {
+  StartProxy("", "  max_body_bytes: 1024");
+  ExpectOpenAiError(Post(fmt::format(R"({{"model":"gpt-4o-mini","pad":"{}"}})", std::string(2000, 'x'))),
+                    413, "request_too_large");
+  EXPECT_EQ(Post(kChat).status, 200u);
+}
+
+TEST_F(ProxyTest, AnswersAnUnreachableUpstreamWith502NamingIt) {
+  StartProxy();
+  Reply r = Post(R"({"model":"dead-model"})");
+  ExpectOpenAiError(r, 502, "upstream_connect");
+  EXPECT_NE(r.body.find("'dead'"), std::string::npos);
+}
+
+TEST_F(ProxyTest, AnswersASlowUpstreamWith504NamingTheTimeout) {
+  StartProxy("    timeouts: { first_byte: 200ms }");
+  Reply r = Post(kChat, {{"x-mock-latency-ms", "3000"}});
+  ExpectOpenAiError(r, 504, "upstream_first_byte_timeout");
+  EXPECT_NE(r.body.find("first_byte"), std::string::npos);
+}
+
+TEST_F(ProxyTest, PassesUpstreamErrorsThroughWithTheirStatusAndBody) {
+  StartProxy();
+  Reply r = Post(kChat, {{"x-mock-status", "429"}});
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_EQ(r.header("retry-after"), "1");
+  EXPECT_NE(r.body.find(R"("error":)"), std::string::npos);
+  EXPECT_EQ(Post(kChat).status, 200u);
+}
+
+TEST_F(ProxyTest, ReplacesPooledConnectionsTheUpstreamClosedWhileIdle) {
+  StartProxy();
+  TestClient client(port());
+  ASSERT_EQ(client.Post("/v1/chat/completions", kChat).status, 200u);
+  // A restart of the upstream closes every pooled connection.
+  mock::MockOptions options;
+  options.port = mock_->port();
+  mock_->Stop();
+  mock_ = std::make_unique<mock::MockUpstream>(options);
+  mock_->Start();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(client.Post("/v1/chat/completions", kChat).status, 200u);
+}
+
+TEST_F(ProxyTest, NeverSendsARequestTwiceAfterItWasWritten) {
+  StartProxy();
+  ASSERT_EQ(Post(kChat).status, 200u);  // leaves a pooled connection
+  mock_->ClearRecordedRequests();
+  ExpectOpenAiError(Post(kChat, {{"x-mock-fault", "reset-before"}}), 502, "upstream_reset");
+  EXPECT_EQ(mock_->recorded_requests().size(), 1u);
+}
+
+TEST_F(ProxyTest, EndsAStalledStreamWithAnErrorEvent) {
+  StartProxy("    timeouts: { idle: 300ms }");
+  TestClient client(port());
+  client.Send(boost::beast::http::verb::post, "/v1/chat/completions",
+              R"({"model":"gpt-4o-mini","stream":true,"messages":[]})", {{"x-mock-fault", "stall-mid"}});
+  ASSERT_EQ(client.ReadHead(), 200u);
+  const std::string all = client.ReadToEnd();
+  EXPECT_TRUE(client.stream_complete());
+  EXPECT_NE(all.find(R"("code":"upstream_idle_timeout")"), std::string::npos) << all;
+  EXPECT_EQ(all.find("[DONE]"), std::string::npos);
+}
+
+TEST_F(ProxyTest, AClientLeavingMidStreamFreesTheUpstreamConnection) {
+  StartProxy();
+  {
+    TestClient client(port());
+    client.Send(boost::beast::http::verb::post, "/v1/chat/completions",
+                R"({"model":"gpt-4o-mini","stream":true,"messages":[]})",
+                {{"x-mock-gap-ms", "50"}, {"x-mock-tokens", "1000"}});
+    ASSERT_EQ(client.ReadHead(), 200u);
+    ASSERT_TRUE(client.ReadSome());
+    EXPECT_EQ(mock_->open_connections(), 1);
+    client.Close();
+  }
+  EXPECT_TRUE(Eventually([&] { return mock_->open_connections() == 0; }))
+      << "upstream connection still open";
+  EXPECT_TRUE(Eventually([&] { return AccessLog().find(R"("error":"client_closed")") != std::string::npos; }))
+      << AccessLog();
+}
+
+TEST_F(ProxyTest, ShutdownLetsAnInFlightStreamFinish) {
+  StartProxy();
+  TestClient client(port());
+  client.Send(boost::beast::http::verb::post, "/v1/chat/completions",
+              R"({"model":"gpt-4o-mini","stream":true,"messages":[]})", {{"x-mock-gap-ms", "50"}});
+  ASSERT_EQ(client.ReadHead(), 200u);
+  ASSERT_TRUE(client.ReadSome());
+  server_->Shutdown();
+  const std::string rest = client.ReadToEnd();
+  EXPECT_TRUE(client.stream_complete());
+  EXPECT_NE(rest.find("data: [DONE]"), std::string::npos);
+  server_->Wait();
+  EXPECT_THROW(TestClient{port()}, boost::system::system_error);  // no longer accepting
+}
+
+TEST_F(ProxyTest, ShutdownClosesIdleKeepAliveConnectionsAndStops) {
+  StartProxy();
+  TestClient idle(port());
+  ASSERT_EQ(idle.Post("/v1/chat/completions", kChat).status, 200u);
+  server_->Shutdown();
+  server_->Wait();  // returns although `idle` never closed its connection
+}
+
+TEST_F(ProxyTest, ServesModelsHealthAndMetrics) {
+  StartProxy();
+  Reply models = Get("/v1/models");
+  EXPECT_EQ(models.status, 200u);
+  EXPECT_NE(models.body.find(R"({"id":"llama3.2-3b","object":"model")"), std::string::npos);
+  EXPECT_NE(Get("/v1/models/gpt-4o-mini").body.find(R"("id":"gpt-4o-mini")"), std::string::npos);
+  EXPECT_EQ(Get("/healthz").status, 200u);
+  EXPECT_EQ(Get("/readyz").status, 200u);
+  ASSERT_EQ(Post(kChat).status, 200u);
+  Reply metrics = Get("/metrics");
+  EXPECT_EQ(metrics.status, 200u);
+  EXPECT_NE(metrics.body.find(
+                R"(switchyard_requests_total{model="gpt-4o-mini",status_class="2xx",upstream="mock"} 1)"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("switchyard_request_duration_seconds_bucket"), std::string::npos);
+}
+
+TEST_F(ProxyTest, WritesOneAccessLogLinePerRequestWithoutSecrets) {
+  StartProxy();
+  Post(kChat, {{"Authorization", "Bearer client-secret-77"}});
+  Post(R"({"model":"dead-model"})");
+  Post("{bad");
+  // Lines are written once the response went out, so the last one may trail the reply.
+  std::string log;
+  EXPECT_TRUE(Eventually([&] {
+    log = AccessLog();
+    return std::count(log.begin(), log.end(), '\n') == 3;
+  })) << log;
+  EXPECT_NE(log.find(R"("model":"gpt-4o-mini","upstream":"mock","status":200)"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find(R"("status":502)"), std::string::npos);
+  EXPECT_EQ(log.find(kUpstreamKey), std::string::npos);
+  EXPECT_EQ(log.find("client-secret-77"), std::string::npos);
+  EXPECT_EQ(log.find("Hello"), std::string::npos);  // no prompt text
+}
+
+TEST_F(ProxyTest, NeverLeaksTheUpstreamKeyInResponsesOrMetrics) {
+  StartProxy();
+  std::string all;
+  for (const char* fault : {"", "reset-before", "malformed", "truncate"})
+    all += Post(kChat, {{"x-mock-fault", fault}}).body;
+  all += Post(R"({"model":"dead-model"})").body + Get("/metrics").body + Get("/v1/models").body;
+  EXPECT_EQ(all.find(kUpstreamKey), std::string::npos);
+}
+
+}  // namespace
+}  // namespace switchyard::testing
