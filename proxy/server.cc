@@ -27,8 +27,10 @@ Worker::Worker(Server& server, std::shared_ptr<const Runtime> runtime, Metrics& 
     const int max = upstreams[i].config->max_connections;
     const int share = (max + worker_count - 1) / worker_count;
     pools_.push_back(std::make_unique<upstream::Pool>(
-        io_.get_executor(), upstreams[i], share,
-        [&metrics, i] { metrics.RecordUpstreamConnectionOpened(i); }));
+        io_.get_executor(), upstreams[i], share, [this, i](bool ok) {
+          if (ok) metrics_.RecordUpstreamConnectionOpened(i);
+          server_.RecordConnectResult(i, ok);
+        }));
   }
 }
 
@@ -59,7 +61,8 @@ Server::Server(std::shared_ptr<const Runtime> runtime, ServerOptions options)
     : runtime_(std::move(runtime)),
       options_(options),
       metrics_(*runtime_),
-      access_log_(options.access_log_fd) {
+      access_log_(options.access_log_fd),
+      connect_failures_(new std::atomic<int>[runtime_->upstreams().size()]()) {
   const int n = WorkerCount(*runtime_, options_);
   for (int i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, runtime_, metrics_, access_log_, n));
@@ -122,6 +125,19 @@ void Server::Shutdown() {
   });
   for (auto& worker : workers_) asio::post(worker->io(), [w = worker.get()] { w->CloseIdleSessions(); });
   if (active_sessions_.load() == 0) StopWorkers();
+}
+
+static constexpr int kFailuresBeforeUnusable = 3;
+
+bool Server::UpstreamUsable(std::size_t upstream_index) const {
+  return connect_failures_[upstream_index].load(std::memory_order_relaxed) < kFailuresBeforeUnusable;
+}
+
+void Server::RecordConnectResult(std::size_t upstream_index, bool ok) {
+  if (ok)
+    connect_failures_[upstream_index].store(0, std::memory_order_relaxed);
+  else
+    connect_failures_[upstream_index].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Server::SessionEnded() {

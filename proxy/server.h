@@ -84,6 +84,10 @@ class Server {
   Metrics& metrics() { return metrics_; }
   int worker_count() const { return static_cast<int>(workers_.size()); }
 
+  // Readiness: an upstream is usable until 3 connection attempts in a row failed.
+  bool UpstreamUsable(std::size_t upstream_index) const;
+  void RecordConnectResult(std::size_t upstream_index, bool ok);
+
   // Sessions call these (from their worker threads).
   void SessionStarted() { active_sessions_.fetch_add(1); }
   void SessionEnded();
@@ -103,6 +107,7 @@ class Server {
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<int> active_sessions_{0};
+  std::unique_ptr<std::atomic<int>[]> connect_failures_;  // in a row, per upstream
   uint16_t port_ = 0;
   std::size_t next_worker_ = 0;
 };

@@ -42,18 +42,29 @@ static Endpoint Classify(std::string_view path) {
   return {Route::kOther, http::verb::unknown, false};
 }
 
-// Ready: the config is loaded and at least one upstream has a model to serve.
-// (Upstream health checks will refine "usable".)
-static bool Ready(const Runtime& runtime) { return !runtime.models().empty(); }
+// Ready: the config is loaded and at least one upstream is usable (its connections are not
+// failing). The body lists each upstream's state.
+static Reply Readiness(const RequestContext& ctx) {
+  const Server& server = ctx.worker.server();
+  const auto& upstreams = ctx.runtime->upstreams();
+  bool any_usable = false;
+  std::string body = R"({"upstreams":{)";
+  for (std::size_t i = 0; i < upstreams.size(); ++i) {
+    const bool usable = server.UpstreamUsable(i);
+    any_usable |= usable;
+    fmt::format_to(std::back_inserter(body), R"({}"{}":"{}")", i ? "," : "",
+                   upstreams[i].config->name, usable ? "up" : "down");
+  }
+  fmt::format_to(std::back_inserter(body), R"(}},"status":"{}"}})", any_usable ? "ready" : "not ready");
+  return {any_usable ? http::status::ok : http::status::service_unavailable, "application/json",
+          std::move(body)};
+}
 
 // The proxy's own endpoints: health, metrics, the models this config exposes.
 static Reply LocalReply(const RequestContext& ctx) {
   const Runtime& rt = *ctx.runtime;
   if (ctx.path == "/healthz") return {http::status::ok, "application/json", R"({"status":"ok"})"};
-  if (ctx.path == "/readyz")
-    return Ready(rt) ? Reply{http::status::ok, "application/json", R"({"status":"ready"})"}
-                     : Reply{http::status::service_unavailable, "application/json",
-                             R"({"status":"not ready"})"};
+  if (ctx.path == "/readyz") return Readiness(ctx);
   if (ctx.path == "/metrics")
     return {http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
             ctx.worker.metrics().Serialize()};

@@ -16,11 +16,11 @@ namespace ssl = asio::ssl;
 using boost::system::error_code;
 
 Pool::Pool(asio::any_io_executor executor, const UpstreamRuntime& upstream, int max_connections,
-           std::function<void()> on_connection_opened)
+           std::function<void(bool ok)> on_connect)
     : executor_(executor),
       upstream_(upstream),
       max_connections_(std::max(1, max_connections)),
-      on_connection_opened_(std::move(on_connection_opened)) {}
+      on_connect_(std::move(on_connect)) {}
 
 bool Connection::StillOpen() {
   char byte;
@@ -85,6 +85,7 @@ asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fr
   }
   ++open_;
   ConnectionPtr c = co_await Connect(deadline, failure);
+  if (on_connect_) on_connect_(c != nullptr);
   if (!c) {
     --open_;
     WakeOneWaiter();
@@ -120,7 +121,6 @@ asio::awaitable<ConnectionPtr> Pool::Connect(Clock::time_point deadline, Failure
   }
   tcp.socket().set_option(asio::ip::tcp::no_delay(true));
   ++opened_;
-  if (on_connection_opened_) on_connection_opened_();
   if (!upstream_.tls) co_return std::make_unique<Connection>(std::move(tcp));
 
   TlsStream tls(std::move(tcp), *upstream_.tls);

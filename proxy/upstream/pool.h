@@ -21,9 +21,9 @@ using Clock = std::chrono::steady_clock;
 
 class Pool {
  public:
-  // `on_connection_opened` runs for each new connection (for metrics).
+  // `on_connect(ok)` runs after each attempt to open a connection (metrics, readiness).
   Pool(asio::any_io_executor executor, const UpstreamRuntime& upstream, int max_connections,
-       std::function<void()> on_connection_opened = {});
+       std::function<void(bool ok)> on_connect = {});
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
@@ -58,7 +58,7 @@ class Pool {
   std::list<Waiter*> waiters_;
   int open_ = 0;  // idle + in use + connecting
   std::uint64_t opened_ = 0;
-  std::function<void()> on_connection_opened_;
+  std::function<void(bool ok)> on_connect_;
   bool closed_ = false;
 };
 

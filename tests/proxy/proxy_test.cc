@@ -222,6 +222,16 @@ TEST_F(ProxyTest, ServesModelsHealthAndMetrics) {
   EXPECT_NE(metrics.body.find("switchyard_request_duration_seconds_bucket"), std::string::npos);
 }
 
+TEST_F(ProxyTest, ReadinessShowsAnUpstreamDownAfterFailedConnections) {
+  StartProxy();
+  EXPECT_NE(Get("/readyz").body.find(R"("dead":"up")"), std::string::npos);
+  for (int i = 0; i < 3; ++i) Post(R"({"model":"dead-model"})");
+  Reply ready = Get("/readyz");
+  EXPECT_EQ(ready.status, 200u);  // "mock" is still usable
+  EXPECT_NE(ready.body.find(R"("dead":"down")"), std::string::npos) << ready.body;
+  EXPECT_NE(ready.body.find(R"("mock":"up")"), std::string::npos) << ready.body;
+}
+
 TEST_F(ProxyTest, WritesOneAccessLogLinePerRequestWithoutSecrets) {
   StartProxy();
   Post(kChat, {{"Authorization", "Bearer client-secret-77"}});
