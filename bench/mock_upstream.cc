@@ -60,7 +60,8 @@ constexpr int kMaxTokens = 100'000;
 constexpr int kMaxDimensions = 4096;
 constexpr Ms kMaxDelay{3'600'000};
 constexpr Ms kLingerTime{500};
-constexpr std::size_t kMaxDrainBytes = 64 << 20;
+constexpr std::size_t kMaxDrainBytes = std::size_t{64} << 20;
+constexpr std::size_t kShrinkAbove = std::size_t{64} << 10;  // recorder body capacity
 
 }  // namespace
 
@@ -84,7 +85,7 @@ class Recorder {
     slot.target.assign(req.target());
     std::string_view body = req.body();
     body = body.substr(0, std::min(body.size(), body_cap_));
-    if (slot.body.capacity() > 4 * std::max<std::size_t>(body.size(), 64 * 1024)) {
+    if (slot.body.capacity() > 4 * std::max<std::size_t>(body.size(), kShrinkAbove)) {
       std::string().swap(slot.body);  // do not pin a once-large buffer forever
     }
     slot.body.assign(body);
@@ -1127,8 +1128,8 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<State> state) {
     }
     state->accepted.fetch_add(1, std::memory_order_relaxed);
     socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(socket.get_executor(), ServeConnection(state, std::move(socket)),
-                   asio::detached);
+    asio::any_io_executor connection_executor = socket.get_executor();
+    asio::co_spawn(connection_executor, ServeConnection(state, std::move(socket)), asio::detached);
   }
 }
 

@@ -50,16 +50,16 @@ struct MockOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: ephemeral, see port()
   int threads = 1;
-  std::chrono::milliseconds latency{0};     // delay before the response headers
-  std::chrono::milliseconds ttfb{0};        // streaming: headers -> first event
-  std::chrono::milliseconds gap{0};         // streaming: between events
-  int output_tokens = 16;                   // completion words unless max_tokens is smaller
-  std::string tls_cert_file;                // PEM chain; with tls_key_file set: serve HTTPS
-  std::string tls_key_file;                 // PEM private key
-  std::size_t max_recorded = 1000;          // ring of recorded requests; 0 records nothing
-  std::size_t max_recorded_body = 1 << 20;  // longer recorded bodies are cut to this
-  std::size_t max_header_bytes = 64 * 1024;
-  std::size_t max_body_bytes = 64 * 1024 * 1024;
+  std::chrono::milliseconds latency{0};  // delay before the response headers
+  std::chrono::milliseconds ttfb{0};     // streaming: headers -> first event
+  std::chrono::milliseconds gap{0};      // streaming: between events
+  int output_tokens = 16;                // completion words unless max_tokens is smaller
+  std::string tls_cert_file;             // PEM chain; with tls_key_file set: serve HTTPS
+  std::string tls_key_file;              // PEM private key
+  std::size_t max_recorded = 1000;       // ring of recorded requests; 0 records nothing
+  std::size_t max_recorded_body = std::size_t{1} << 20;  // longer bodies are cut to this
+  std::size_t max_header_bytes = std::size_t{64} << 10;
+  std::size_t max_body_bytes = std::size_t{64} << 20;
 };
 
 struct RecordedRequest {
