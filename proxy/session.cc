@@ -110,6 +110,13 @@ static asio::awaitable<void> Dispatch(RequestContext& ctx) {
   }
 }
 
+// A read error the client should hear about: a refused request, as opposed to a connection
+// that broke or a request that did not arrive within header_timeout (the stream has already
+// closed the socket then, as nginx does).
+static bool Answerable(beast::error_code ec) {
+  return ec.category() == http::make_error_code(http::error::body_limit).category();
+}
+
 // Answers a request the parser refused, then the connection closes.
 static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_stream& stream,
                                                 http::request<http::string_body> request,
@@ -124,9 +131,6 @@ static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_strea
              "headers_too_large",
              fmt::format("Request headers exceed the limit of {} bytes.", listener.max_header_bytes),
              {}};
-  else if (ec == beast::error::timeout)
-    error = {http::status::request_timeout, "invalid_request_error", "request_timeout",
-             "The request did not arrive in time.", {}};
   else
     error = openai::BadRequest(fmt::format("Malformed HTTP request: {}.", ec.message()), "bad_http");
   RequestContext ctx{worker, stream, worker.runtime(), std::move(request)};
@@ -160,15 +164,22 @@ asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
     parser.header_limit(static_cast<std::uint32_t>(listener.max_header_bytes));
     parser.body_limit(listener.max_body_bytes);
     stream.expires_after(listener.header_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAwait);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kAwait);
+    if (!ec && parser.get()[http::field::expect] == "100-continue") {
+      // curl sends large bodies only after this (or after waiting a second for it).
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      std::tie(ec, n) = co_await asio::async_write(stream, asio::buffer(kContinue), kAwait);
+    }
+    if (!ec) std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kAwait);
     if (ec == http::error::end_of_stream || ec == asio::error::eof) break;
     if (ec) {
+      if (!Answerable(ec)) break;  // the connection itself failed: nobody to answer
       auto request = parser.release();
       co_await RespondToReadError(worker, stream, std::move(request), ec);
       break;
     }
     RequestContext ctx{worker, stream, worker.runtime(), parser.release()};
-      ctx.path = std::string_view(ctx.request.target()).substr(0, ctx.request.target().find('?'));
+    ctx.path = std::string_view(ctx.request.target()).substr(0, ctx.request.target().find('?'));
     ctx.request_id = RequestIdFor(ctx.request["x-request-id"]);
     ctx.keep_alive = ctx.request.keep_alive() && !worker.draining();
     co_await Dispatch(ctx);

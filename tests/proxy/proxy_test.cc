@@ -107,6 +107,31 @@ TEST_F(ProxyTest, RefusesABodyOverTheLimitWith413) {
   EXPECT_EQ(Post(kChat).status, 200u);
 }
 
+TEST_F(ProxyTest, AnswersExpectContinueBeforeTheBodyArrives) {
+  StartProxy();
+  TestClient client(port());
+  client.Send(boost::beast::http::verb::post, "/v1/chat/completions", kChat,
+              {{"Expect", "100-continue"}});
+  EXPECT_EQ(client.Receive().status, 100u);
+  EXPECT_EQ(client.Receive().status, 200u);
+}
+
+TEST_F(ProxyTest, ClosesAConnectionWhoseRequestNeverFinishesArriving) {
+  StartProxy("", "  header_timeout: 300ms");
+  TestClient client(port());
+  client.WriteRaw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(client.Receive(), boost::system::system_error);  // closed, no response
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(ProxyTest, AnswersAMalformedHttpRequestWith400AndCloses) {
+  StartProxy();
+  TestClient client(port());
+  client.WriteRaw("POST /v1/chat/completions HTTP/1.1\r\nContent-Length: nope\r\n\r\n");
+  ExpectOpenAiError(client.Receive(), 400, "bad_http");
+}
+
 TEST_F(ProxyTest, AnswersAnUnreachableUpstreamWith502NamingIt) {
   StartProxy();
   Reply r = Post(R"({"model":"dead-model"})");

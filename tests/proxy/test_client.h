@@ -43,6 +43,8 @@ class TestClient {
     http::write(stream_, req);
   }
 
+  void WriteRaw(std::string_view bytes) { boost::asio::write(stream_, boost::asio::buffer(bytes)); }
+
   Reply Receive() {
     http::response<http::string_body> res;
     http::read(stream_, buffer_, res);
