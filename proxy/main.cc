@@ -1,4 +1,5 @@
-// The switchyard command: `serve` runs the proxy, `check-config` validates a config file.
+// The switchyard command: `serve` runs the proxy, `check-config` validates a config file;
+// `train`, `eval` and `classify` come from classifiers/.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -6,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "classifiers/commands.h"
 #include "config/config_loader.h"
 #include "proxy/runtime.h"
 #include "proxy/server.h"
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Validate a config file and list every problem");
   check->add_option("file", check_path, "Config file (YAML)")->required();
 
+  switchyard::classifiers::AddCommands(app);  // train, eval, classify
   CLI11_PARSE(app, argc, argv);
   try {
     if (*serve) return Serve(config_path, port, threads, access_log);

@@ -201,17 +201,47 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer sk-bench-not-a-real-key"
 wrk.body = [==[$2]==]
 
+-- wrk corrects its latency histogram for coordinated omission (stats_correct: each sample
+-- longer than 2x the mean per-connection interval adds synthetic samples) before done()
+-- sees it. At 1 connection one 4 ms scheduler stall becomes ~30 samples, so those numbers
+-- mostly measure machine noise. This undoes the correction exactly (the interval is
+-- recomputed as wrk does) and reports the measured per-request latencies; wrk's own
+-- corrected values are kept as wrk_*. raw_count equals requests when the undo is exact.
 done = function(summary, latency, requests)
+  local conns = tonumber(os.getenv("WRK_CONNECTIONS") or "") or 1
+  local n = #latency
+  local vals, cnts = {}, {}
+  for i = 1, n do vals[i], cnts[i] = latency(i) end
+  local per_conn = math.floor(summary.requests / conns)
+  local interval = per_conn > 0 and math.floor(summary.duration / per_conn) or 0
+  local added, orig = {}, {}
+  for i = n, 1, -1 do  -- descending: a value's synthetic samples land on smaller values
+    local v = vals[i]
+    local o = cnts[i] - (added[v] or 0)
+    orig[i] = o
+    if interval > 0 and v >= 2 * interval and o > 0 then
+      local m = v - interval
+      while m > interval do added[m] = (added[m] or 0) + o; m = m - interval end
+    end
+  end
+  local total, sum = 0, 0
+  for i = 1, n do total = total + orig[i]; sum = sum + orig[i] * vals[i] end
+  local function pct(p)  -- wrk's rank rule (stats_percentile) on the measured histogram
+    local rank = math.floor(p / 100 * total + 0.5 + 0.5)
+    local acc = 0
+    for i = 1, n do acc = acc + orig[i]; if acc >= rank then return vals[i] end end
+    return vals[n] or 0
+  end
   local e = summary.errors
   io.write(string.format(
     'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"rps":%.2f,' ..
-    '"lat_mean_us":%.1f,"lat_stdev_us":%.1f,"lat_min_us":%d,"p50_us":%d,"p90_us":%d,' ..
-    '"p99_us":%d,"p999_us":%d,"lat_max_us":%d,"errors_connect":%d,"errors_read":%d,' ..
-    '"errors_write":%d,"errors_timeout":%d,"non_2xx":%d}\n',
-    summary.requests, summary.duration, summary.bytes,
-    summary.requests / (summary.duration / 1e6),
-    latency.mean, latency.stdev, latency.min, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency:percentile(99.9), latency.max,
+    '"lat_mean_us":%.1f,"lat_min_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,' ..
+    '"lat_max_us":%d,"raw_count":%d,"wrk_mean_us":%.1f,"wrk_p50_us":%d,"wrk_p99_us":%d,' ..
+    '"wrk_interval_us":%d,"errors_connect":%d,"errors_read":%d,"errors_write":%d,' ..
+    '"errors_timeout":%d,"non_2xx":%d}\n',
+    summary.requests, summary.duration, summary.bytes, summary.requests / (summary.duration / 1e6),
+    sum / math.max(total, 1), latency.min, pct(50), pct(90), pct(99), pct(99.9), latency.max,
+    total, latency.mean, latency:percentile(50), latency:percentile(99), interval,
     e.connect, e.read, e.write, e.timeout, e.status))
 end
 EOF
@@ -336,12 +366,12 @@ T_START=$(date +%s)
 
 run_wrk() {  # setup lua conns seconds outfile
   local url="http://127.0.0.1:${PORT[$1]}/v1/chat/completions"
-  timeout $(( $4 + 30 )) "${PIN_LOAD[@]}" wrk -t1 -c"$3" -d"$4"s --timeout 5s --latency -s "$2" "$url" \
+  WRK_CONNECTIONS="$3" timeout $(( $4 + 30 )) "${PIN_LOAD[@]}" wrk -t1 -c"$3" -d"$4"s --timeout 5s --latency -s "$2" "$url" \
     >"$5" 2>&1
 }
 
 measure() {  # scenario setup rep
-  local sc="$1" s="$2" rep="$3" lua conns out json t0 t1 m0 m1 req cpu_us mock_us errs
+  local sc="$1" s="$2" rep="$3" lua conns out json t0 t1 m0 m1 req cpu_us mock_us errs wrk_pct dur_s proxy_pct mock_pct
   case "$sc" in
     chat) lua="$WORK/chat.lua"; conns="$CONNS" ;;
     stream) lua="$WORK/stream.lua"; conns="$CONNS" ;;
@@ -351,7 +381,8 @@ measure() {  # scenario setup rep
   out="$WORK/wrk-$sc-$s-$rep.txt"
   run_wrk "$s" "$lua" "$conns" "$WARMUP" "$WORK/warmup.txt"
   t0=$(tree_ticks "${PID[$s]}"); m0=$(proc_ticks "$MOCK_PID")
-  run_wrk "$s" "$lua" "$conns" "$DURATION" "$out"
+  # bash's time reports wrk's CPU (user+sys) and wall time: near 100% means wrk is the limit.
+  { TIMEFORMAT='%U %S %R'; time run_wrk "$s" "$lua" "$conns" "$DURATION" "$out"; } 2>"$out.time"
   t1=$(tree_ticks "${PID[$s]}"); m1=$(proc_ticks "$MOCK_PID")
   if ! kill -0 "${PID[$s]}" 2>/dev/null; then
     DEAD[$s]="died during $sc run $rep"
@@ -366,8 +397,13 @@ measure() {  # scenario setup rep
   req=$(jget requests "$json")
   cpu_us=$(calc '%.2f' "($t1 - $t0) * 1e6 / $CLK_TCK / ($req > 0 ? $req : 1)")
   mock_us=$(calc '%.2f' "($m1 - $m0) * 1e6 / $CLK_TCK / ($req > 0 ? $req : 1)")
+  dur_s=$(calc '%.6f' "$(jget duration_us "$json") / 1e6")
+  proxy_pct=$(calc '%.0f' "($t1 - $t0) * 100 / $CLK_TCK / $dur_s")
+  mock_pct=$(calc '%.0f' "($m1 - $m0) * 100 / $CLK_TCK / $dur_s")
+  [[ "$s" == mock ]] && proxy_pct=0
+  wrk_pct=$(awk '{ printf "%.0f", ($3 > 0 ? ($1 + $2) * 100 / $3 : 0) }' "$out.time")
   [[ "$s" == mock ]] && cpu_us=null
-  json="${json%\}},\"rep\":$rep,\"proxy_cpu_us_per_req\":$cpu_us,\"mock_cpu_us_per_req\":$mock_us}"
+  json="${json%\}},\"rep\":$rep,\"proxy_cpu_us_per_req\":$cpu_us,\"mock_cpu_us_per_req\":$mock_us,\"wrk_cpu_pct\":${wrk_pct:-0},\"proxy_cpu_pct\":$proxy_pct,\"mock_cpu_pct\":$mock_pct}"
   echo "$sc $s $rep $json" >>"$RUNS"
   errs=$(( $(jget errors_connect "$json") + $(jget errors_read "$json") + $(jget errors_write "$json") + \
            $(jget errors_timeout "$json") + $(jget non_2xx "$json") ))
@@ -375,8 +411,8 @@ measure() {  # scenario setup rep
     log "WARNING: $sc/$s run $rep: $errs errors or non-2xx responses:"
     grep -E 'Socket errors|Non-2xx' "$out" >&2
   fi
-  log "$(printf '%-8s %-10s run %d: %9.0f req/s  p50 %6d us  p99 %6d us  cpu/req %s us  errors %d' \
-    "$sc" "$s" "$rep" "$(jget rps "$json")" "$(jget p50_us "$json")" "$(jget p99_us "$json")" "$cpu_us" "$errs")"
+  log "$(printf '%-8s %-10s run %d: %7.0f req/s  p50 %6d us  p99 %6d us  proxy cpu/req %6s us  cpu proxy+mock %3s%%  wrk %3s%%  errors %d' \
+    "$sc" "$s" "$rep" "$(jget rps "$json")" "$(jget p50_us "$json")" "$(jget p99_us "$json")" "${cpu_us/null/-}" "$((proxy_pct + mock_pct))" "$wrk_pct" "$errs")"
 }
 
 for sc in "${SCENARIOS[@]}"; do
@@ -439,23 +475,27 @@ JSON="$RESULTS_DIR/proxy-compare.json"
   echo "- Mock: one process shared by all setups, $TOKENS tokens per completion, no latency or gaps."
   echo "- Runs: ${WARMUP}s warm-up + ${DURATION}s measurement, $REPS repetitions, setups interleaved; the median run by req/s is shown."
   echo "- Versions: switchyard $COMMIT; $NGINX_VERSION (upstream keepalive 64, proxy_buffering off, HTTP/1.1 upstream); $WRK_VERSION (1 thread)."
-  echo "- CPU/req: utime+stime delta from /proc/PID/stat (nginx: master + worker) over the measured run, divided by the requests wrk completed."
+  echo "- Latency: p50/p99 are the measured per-request latencies. wrk's own percentiles add synthetic samples for coordinated omission (every response slower than 2x the mean per-connection interval counts again at each interval below it); those are shown as \"p99 wrk-corrected\" and weigh scheduler stalls heavily at 1 connection."
+  echo "- CPU/req: utime+stime delta from /proc/PID/stat (nginx: master + worker) over the measured run, divided by the requests wrk completed. wrk CPU: its user+sys time over wall time (near 100%: the load generator is the limit). The JSON also has proxy_cpu_pct and mock_cpu_pct: together near 100% means CPU 1 is saturated."
+  if awk -v l="${LOAD_BEFORE%% *}" 'BEGIN { exit !(l > 0.7) }'; then
+    echo "- **Warning**: the machine was not idle when the run started (1-minute load ${LOAD_BEFORE%% *}); other work competes for the two CPUs and adds noise."
+  fi
   echo
-  echo "| Scenario | Setup | req/s | req/s range | p50 (ms) | p99 (ms) | proxy CPU (us/req) | mock CPU (us/req) | errors |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| Scenario | Setup | req/s | req/s range | p50 (ms) | p99 (ms) | p99 wrk-corrected (ms) | proxy CPU (us/req) | mock CPU (us/req) | wrk CPU | errors |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for sc in "${SCENARIOS[@]}"; do
     for s in "${SETUPS[@]}"; do
       if [[ -z "${MED[$sc/$s]:-}" ]]; then
-        echo "| ${SC_TITLE[$sc]} | ${SETUP_TITLE[$s]} | no data${DEAD[$s]:+ (${DEAD[$s]})} | | | | | | |"
+        echo "| ${SC_TITLE[$sc]} | ${SETUP_TITLE[$s]} | no data${DEAD[$s]:+ (${DEAD[$s]})} | | | | | | | | |"
         continue
       fi
       j="${MED[$sc/$s]}"
       errs=$(( $(jget errors_connect "$j") + $(jget errors_read "$j") + $(jget errors_write "$j") + \
                $(jget errors_timeout "$j") + $(jget non_2xx "$j") ))
       cpu="$(jget proxy_cpu_us_per_req "$j")"; [[ -z "$cpu" ]] && cpu="-"
-      printf '| %s | %s | %.0f | %.0f-%.0f | %s | %s | %s | %s | %d |\n' "${SC_TITLE[$sc]}" "${SETUP_TITLE[$s]}" \
+      printf '| %s | %s | %.0f | %.0f-%.0f | %s | %s | %s | %s | %s | %s%% | %d |\n' "${SC_TITLE[$sc]}" "${SETUP_TITLE[$s]}" \
         "$(jget rps "$j")" "${MED[$sc/$s/min]}" "${MED[$sc/$s/max]}" "$(ms "$(jget p50_us "$j")")" \
-        "$(ms "$(jget p99_us "$j")")" "$cpu" "$(jget mock_cpu_us_per_req "$j")" "$errs"
+        "$(ms "$(jget p99_us "$j")")" "$(ms "$(jget wrk_p99_us "$j")")" "$cpu" "$(jget mock_cpu_us_per_req "$j")" "$(jget wrk_cpu_pct "$j")" "$errs"
     done
   done
   echo

@@ -1,0 +1,148 @@
+#include "classifiers/features.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace switchyard::classifiers {
+namespace {
+
+constexpr const char* kNames[kDenseFeatureCount] = {
+    "last_user_tokens", "system_tokens",   "conversation_tokens", "user_turns",
+    "assistant_turns",  "code_blocks",     "code_languages",      "code_symbol_share",
+    "digit_share",      "numbers",         "math_operators",      "latex",
+    "math_words",       "reasoning_cues",  "questions",           "negations",
+    "constraint_cues",  "list_items",      "choice_options",      "has_tools",
+    "tool_count",       "json_schema",     "json_object",         "tool_messages",
+    "image_parts",      "max_tokens",      "avg_word_length",     "long_word_share",
+    "upper_share",      "non_ascii_share", "sentences",           "words_per_sentence",
+    "code_cues",        "simple_task_cues"};
+
+float Log1p(int64_t v) {
+  return static_cast<float>(std::log1p(static_cast<double>(std::max<int64_t>(v, 0))));
+}
+float Per100(int64_t count, int64_t bytes) {
+  return bytes > 0 ? 100.0f * static_cast<float>(count) / static_cast<float>(bytes) : 0.0f;
+}
+bool IsSystem(const std::string& role) { return role == "system" || role == "developer"; }
+
+}  // namespace
+
+float DenseFeatureSpread(int feature) {
+  switch (feature) {
+    case kCodeSymbolShare:
+      return 2.0f;
+    case kDigitShare:
+      return 5.0f;
+    case kUpperShare:
+      return 3.0f;
+    case kNonAsciiShare:
+      return 2.0f;
+    case kAvgWordLength:
+      return 1.0f;
+    case kLongWordShare:
+      return 0.1f;
+    default:
+      return 1.0f;  // log1p counts and 0/1 flags
+  }
+}
+
+float DenseFeatureCenter(int feature) {
+  switch (feature) {
+    case kLastUserTokens:
+    case kConversationTokens:
+      return 4.6f;  // log1p(100)
+    case kUserTurns:
+      return 0.693f;  // log1p(1)
+    case kDigitShare:
+      return 1.5f;
+    case kUpperShare:
+      return 2.5f;
+    case kAvgWordLength:
+      return 5.0f;
+    case kLongWordShare:
+      return 0.14f;
+    case kSentences:
+      return 1.4f;
+    case kWordsPerSentence:
+      return 2.8f;
+    default:
+      return 0.0f;
+  }
+}
+
+const char* DenseFeatureName(int feature) {
+  return feature >= 0 && feature < kDenseFeatureCount ? kNames[feature] : "?";
+}
+
+void ExtractFeatures(const ChatRequest& request, Features* out, TokenSink* sink) {
+  // The task text is the last user message plus the system prompt; earlier turns count
+  // through lengths and turn counts only.
+  int last_user = -1;
+  for (int i = static_cast<int>(request.messages.size()) - 1; i >= 0; --i) {
+    if (request.messages[i].role == "user") {
+      last_user = i;
+      break;
+    }
+  }
+  TextStats task;
+  int64_t all_bytes = 0, system_bytes = 0, user_turns = 0, assistant_turns = 0;
+  int64_t tool_messages = 0, images = 0, code_fences_elsewhere = 0;
+  for (int i = 0; i < static_cast<int>(request.messages.size()); ++i) {
+    const ChatMessage& m = request.messages[i];
+    all_bytes += static_cast<int64_t>(m.content.size());
+    images += m.image_parts;
+    if (m.role == "user") ++user_turns;
+    if (m.role == "assistant") ++assistant_turns;
+    if (m.role == "tool" || m.role == "function" || m.has_tool_calls) ++tool_messages;
+    if (i == last_user) {
+      ScanText(m.content, &task, sink, kMaxHashedBytes);
+    } else if (IsSystem(m.role)) {
+      system_bytes += static_cast<int64_t>(m.content.size());
+      ScanText(m.content, &task, nullptr, 0);
+    } else if (m.content.find("```") != std::string::npos) {
+      ++code_fences_elsewhere;
+    }
+  }
+  const int64_t user_bytes = last_user >= 0 ? request.messages[last_user].content.size() : 0;
+  auto& d = out->dense;
+  d[kLastUserTokens] = Log1p(EstimateTokens(user_bytes));
+  d[kSystemTokens] = Log1p(EstimateTokens(system_bytes));
+  d[kConversationTokens] = Log1p(EstimateTokens(all_bytes));
+  d[kUserTurns] = Log1p(user_turns);
+  d[kAssistantTurns] = Log1p(assistant_turns);
+  d[kCodeBlocks] = Log1p((task.code_fences + 1) / 2 + code_fences_elsewhere);
+  d[kCodeLanguages] = static_cast<float>(std::min(CountLanguages(task.code_languages), 4));
+  d[kCodeSymbolShare] = Per100(task.code_symbols, task.bytes);
+  d[kDigitShare] = Per100(task.digits, task.bytes);
+  d[kNumbers] = Log1p(task.numbers);
+  d[kMathOperators] = Log1p(task.math_ops);
+  d[kLatex] = Log1p(task.latex);
+  d[kMathWords] = Log1p(task.math_words);
+  d[kReasoningCues] = Log1p(task.reasoning_cues);
+  d[kQuestions] = Log1p(task.questions);
+  d[kNegations] = Log1p(task.negations);
+  d[kConstraintCues] = Log1p(task.constraint_cues);
+  d[kListItems] = Log1p(task.list_items);
+  d[kChoiceOptions] = Log1p(task.choice_options);
+  d[kHasTools] = request.has_tools() ? 1.0f : 0.0f;
+  d[kToolCount] = Log1p(request.tool_count);
+  d[kJsonSchema] = request.has_response_format_json_schema ? 1.0f : 0.0f;
+  d[kJsonObject] = request.has_response_format_json_object ? 1.0f : 0.0f;
+  d[kToolMessages] = Log1p(tool_messages);
+  d[kImageParts] = Log1p(images);
+  d[kMaxTokens] = request.max_tokens > 0 ? Log1p(request.max_tokens) : 0.0f;
+  d[kAvgWordLength] =
+      task.words > 0 ? static_cast<float>(task.word_bytes) / static_cast<float>(task.words) : 0.0f;
+  d[kLongWordShare] =
+      task.words > 0 ? static_cast<float>(task.long_words) / static_cast<float>(task.words) : 0.0f;
+  d[kUpperShare] = Per100(task.upper, task.bytes);
+  d[kNonAsciiShare] = Per100(task.non_ascii, task.bytes);
+  d[kSentences] = Log1p(task.sentences);
+  d[kWordsPerSentence] = Log1p(task.words / std::max<int64_t>(task.sentences, 1));
+  d[kCodeCues] = Log1p(task.code_cues);
+  d[kSimpleTaskCues] = Log1p(task.simple_task_cues);
+  out->estimated_prompt_tokens =
+      EstimateTokens(all_bytes) + 4 * static_cast<int64_t>(request.messages.size());
+}
+
+}  // namespace switchyard::classifiers

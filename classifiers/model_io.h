@@ -1,0 +1,27 @@
+// The model file: a versioned little-endian binary format ("SWYCLSF\n" magic, format version,
+// feature-schema fingerprint, sizes, weights, then a 64-bit FNV-1a checksum of everything
+// before it). A corrupt, truncated or mismatched file is reported as a Status error, never a
+// crash. Stateless functions, safe from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "classifiers/model.h"
+#include "classifiers/status.h"
+
+namespace switchyard::classifiers {
+
+inline constexpr uint32_t kModelFormatVersion = 1;
+
+// The committed model in the source tree (compile definition SWITCHYARD_CLASSIFIER_MODEL).
+const char* DefaultModelPath();
+
+std::string SerializeModel(const ModelParams& params);
+Status ParseModel(std::string_view bytes, std::shared_ptr<const Model>* out);
+
+Status SaveModel(const ModelParams& params, const std::string& path);
+Status LoadModel(const std::string& path, std::shared_ptr<const Model>* out);
+
+}  // namespace switchyard::classifiers

@@ -1,0 +1,379 @@
+#include "classifiers/text_scan.h"
+
+#include <array>
+#include <bit>
+
+namespace switchyard::classifiers {
+namespace {
+
+enum Cue : uint8_t {
+  kNoCue = 0,
+  kReasoning,
+  kMath,
+  kNegation,
+  kConstraint,
+  kCode,
+  kSimpleTask,
+  kLanguage,  // code_languages bit = value - kLanguage
+};
+
+struct CueWord {
+  std::string_view word;
+  uint8_t cue;
+};
+
+// Languages first: their position is their bit in TextStats::code_languages.
+constexpr std::string_view kLanguages[] = {
+    "python", "javascript", "typescript", "java", "cpp",   "csharp", "golang", "rust",
+    "sql",    "bash",       "ruby",       "php",  "swift", "kotlin", "scala",  "haskell",
+    "html",   "css",        "matlab",     "perl", "lua",   "yaml",   "json",   "regex"};
+
+constexpr CueWord kCueWords[] = {{"prove", kReasoning},
+                                 {"proof", kReasoning},
+                                 {"why", kReasoning},
+                                 {"explain", kReasoning},
+                                 {"derive", kReasoning},
+                                 {"justify", kReasoning},
+                                 {"reasoning", kReasoning},
+                                 {"analyze", kReasoning},
+                                 {"analyse", kReasoning},
+                                 {"compare", kReasoning},
+                                 {"evaluate", kReasoning},
+                                 {"deduce", kReasoning},
+                                 {"infer", kReasoning},
+                                 {"implies", kReasoning},
+                                 {"therefore", kReasoning},
+                                 {"tradeoffs", kReasoning},
+                                 {"critique", kReasoning},
+                                 {"design", kReasoning},
+                                 {"calculate", kMath},
+                                 {"compute", kMath},
+                                 {"solve", kMath},
+                                 {"equation", kMath},
+                                 {"integral", kMath},
+                                 {"derivative", kMath},
+                                 {"probability", kMath},
+                                 {"matrix", kMath},
+                                 {"theorem", kMath},
+                                 {"lemma", kMath},
+                                 {"polynomial", kMath},
+                                 {"sum", kMath},
+                                 {"product", kMath},
+                                 {"expected", kMath},
+                                 {"variance", kMath},
+                                 {"integer", kMath},
+                                 {"prime", kMath},
+                                 {"ratio", kMath},
+                                 {"percent", kMath},
+                                 {"average", kMath},
+                                 {"total", kMath},
+                                 {"not", kNegation},
+                                 {"except", kNegation},
+                                 {"false", kNegation},
+                                 {"incorrect", kNegation},
+                                 {"never", kNegation},
+                                 {"least", kNegation},
+                                 {"must", kConstraint},
+                                 {"should", kConstraint},
+                                 {"exactly", kConstraint},
+                                 {"without", kConstraint},
+                                 {"only", kConstraint},
+                                 {"format", kConstraint},
+                                 {"words", kConstraint},
+                                 {"sentences", kConstraint},
+                                 {"bullet", kConstraint},
+                                 {"maximum", kConstraint},
+                                 {"minimum", kConstraint},
+                                 {"ensure", kConstraint},
+                                 {"include", kConstraint},
+                                 {"avoid", kConstraint},
+                                 {"limit", kConstraint},
+                                 {"code", kCode},
+                                 {"implement", kCode},
+                                 {"debug", kCode},
+                                 {"bug", kCode},
+                                 {"compile", kCode},
+                                 {"refactor", kCode},
+                                 {"script", kCode},
+                                 {"algorithm", kCode},
+                                 {"function", kCode},
+                                 {"hi", kSimpleTask},
+                                 {"hello", kSimpleTask},
+                                 {"thanks", kSimpleTask},
+                                 {"translate", kSimpleTask},
+                                 {"summarize", kSimpleTask},
+                                 {"summarise", kSimpleTask},
+                                 {"rephrase", kSimpleTask},
+                                 {"rewrite", kSimpleTask},
+                                 {"spell", kSimpleTask},
+                                 {"greet", kSimpleTask},
+                                 {"joke", kSimpleTask},
+                                 {"capital", kSimpleTask}};
+
+// Open-addressing table from a word's hash to its cue, built once (thread-safe static init).
+class CueTable {
+ public:
+  static constexpr uint32_t kSize = 512;
+  CueTable() {
+    for (size_t i = 0; i < std::size(kLanguages); ++i) Insert(kLanguages[i], kLanguage + i);
+    for (const CueWord& cue : kCueWords) Insert(cue.word, cue.cue);
+  }
+  uint8_t Find(std::string_view word) const { return Find(word, Fnv1a32(word)); }
+  uint8_t Find(std::string_view word, uint32_t h) const {
+    for (uint32_t slot = h % kSize;; slot = (slot + 1) % kSize) {
+      if (slots_[slot].cue == kNoCue) return kNoCue;
+      if (slots_[slot].hash == h && slots_[slot].word == word) return slots_[slot].cue;
+    }
+  }
+
+ private:
+  struct Slot {
+    uint32_t hash = 0;
+    std::string_view word;
+    uint8_t cue = kNoCue;
+  };
+  void Insert(std::string_view word, size_t cue) {
+    const uint32_t h = Fnv1a32(word);
+    uint32_t slot = h % kSize;
+    while (slots_[slot].cue != kNoCue) slot = (slot + 1) % kSize;
+    slots_[slot] = Slot{h, word, static_cast<uint8_t>(cue)};
+  }
+  std::array<Slot, kSize> slots_{};
+};
+
+const CueTable& Cues() {
+  static const CueTable table;
+  return table;
+}
+
+bool IsWordByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '\'' || c >= 0x80;
+}
+bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\r'; }
+char Lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+void AddCue(uint8_t cue, TextStats* stats) {
+  switch (cue) {
+    case kNoCue:
+      break;
+    case kReasoning:
+      ++stats->reasoning_cues;
+      break;
+    case kMath:
+      ++stats->math_words;
+      break;
+    case kNegation:
+      ++stats->negations;
+      break;
+    case kConstraint:
+      ++stats->constraint_cues;
+      break;
+    case kCode:
+      ++stats->code_cues;
+      break;
+    case kSimpleTask:
+      ++stats->simple_task_cues;
+      break;
+    default:
+      stats->code_languages |= 1u << (cue - kLanguage);
+      break;
+  }
+}
+
+// Fence tags that are too short or too common to count as words in prose.
+uint32_t FenceLanguage(std::string_view tag) {
+  if (tag.empty()) return 0;
+  if (tag == "py") return 1u << 0;
+  if (tag == "js") return 1u << 1;
+  if (tag == "ts") return 1u << 2;
+  if (tag == "c" || tag == "c++" || tag == "cc" || tag == "h") return 1u << 4;
+  if (tag == "go") return 1u << 6;
+  if (tag == "rs") return 1u << 7;
+  if (tag == "sh" || tag == "shell" || tag == "zsh") return 1u << 9;
+  const uint8_t cue = Cues().Find(tag);
+  return cue >= kLanguage ? 1u << (cue - kLanguage) : 0;
+}
+
+// Handles what may open a line: code fences, "Answer:" lines, option labels and list markers.
+// Returns the index where ordinary scanning continues.
+size_t ScanLineStart(std::string_view text, size_t i, TextStats* stats) {
+  const size_t n = text.size();
+  while (i < n && IsSpace(text[i])) ++i;
+  if (text.compare(i, 3, "```") == 0) {
+    ++stats->code_fences;
+    size_t j = i + 3;
+    char tag[16];
+    size_t len = 0;
+    while (j < n && text[j] != '\n' && !IsSpace(text[j])) {
+      if (len < sizeof(tag)) tag[len++] = Lower(text[j]);
+      ++j;
+    }
+    stats->code_languages |= FenceLanguage(std::string_view(tag, len));
+    return j;
+  }
+  // A line that is only "Answer:" (the prompt scaffolding of multiple-choice sets).
+  if (n - i >= 7) {
+    static constexpr std::string_view kAnswer = "answer:";
+    bool match = true;
+    for (size_t k = 0; k < kAnswer.size() && match; ++k) match = Lower(text[i + k]) == kAnswer[k];
+    size_t j = i + kAnswer.size();
+    while (match && j < n && IsSpace(text[j])) ++j;
+    if (match && (j == n || text[j] == '\n')) {
+      ++stats->answer_lines;
+      return j;
+    }
+  }
+  // Option labels: "A. ", "b) ", "(C) ".
+  size_t k = i;
+  if (k < n && text[k] == '(') ++k;
+  if (k + 2 < n + 1 && k + 1 < n) {
+    const char c = Lower(text[k]);
+    const bool label = c >= 'a' && c <= 'j' && (text[k + 1] == '.' || text[k + 1] == ')') &&
+                       (k + 2 == n || IsSpace(text[k + 2]));
+    if (label) {
+      ++stats->choice_options;
+      return k + 2;
+    }
+  }
+  // List markers: "- ", "* ", "1. ", "2) ".
+  if (i + 1 < n && (text[i] == '-' || text[i] == '*') && IsSpace(text[i + 1])) {
+    ++stats->list_items;
+    return i + 2;
+  }
+  size_t d = i;
+  while (d < n && d - i < 3 && IsDigit(text[d])) ++d;
+  if (d > i && d + 1 < n && (text[d] == '.' || text[d] == ')') && IsSpace(text[d + 1])) {
+    ++stats->list_items;
+    return d + 2;
+  }
+  return i;
+}
+
+}  // namespace
+
+int CountLanguages(uint32_t bits) { return std::popcount(bits); }
+
+void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t max_token_bytes) {
+  const CueTable& cues = Cues();
+  const size_t n = text.size();
+  stats->bytes += static_cast<int64_t>(n);
+  uint32_t prev1 = 0, prev2 = 0;  // hashes of the two previous words ("step by step")
+  static constexpr uint32_t kStep = Fnv1a32("step"), kBy = Fnv1a32("by");
+  char word[TokenSink::kMaxTokenBytes];
+  bool line_start = true;
+  size_t i = 0;
+  while (i < n) {
+    if (line_start) {
+      i = ScanLineStart(text, i, stats);
+      line_start = false;
+      continue;
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      line_start = true;
+      ++i;
+      continue;
+    }
+    const bool emit = sink != nullptr && static_cast<int64_t>(i) < max_token_bytes;
+    if (IsWordByte(c)) {
+      size_t j = i, len = 0, digits = 0;
+      while (j < n) {
+        const unsigned char b = static_cast<unsigned char>(text[j]);
+        if (IsWordByte(b)) {
+          if (IsDigit(b))
+            ++digits;
+          else if (b >= 'A' && b <= 'Z')
+            ++stats->upper;
+          else if (b >= 0x80)
+            ++stats->non_ascii;
+          if (len < sizeof(word)) word[len++] = Lower(b);
+          ++j;
+        } else if ((b == '.' || b == ',') && j > i && IsDigit(text[j - 1]) && j + 1 < n &&
+                   IsDigit(text[j + 1])) {
+          ++j;  // 3.14, 1,000
+        } else {
+          break;
+        }
+      }
+      stats->digits += static_cast<int64_t>(digits);
+      const size_t word_len = j - i;
+      if (digits > 0 && digits + 0 == len) {
+        ++stats->numbers;
+        if (emit) {
+          static constexpr std::string_view kShapes[] = {"<n1>", "<n2>", "<n3>", "<n4>"};
+          static const uint32_t kShapeHashes[] = {Fnv1a32(kShapes[0]), Fnv1a32(kShapes[1]),
+                                                  Fnv1a32(kShapes[2]), Fnv1a32(kShapes[3])};
+          const size_t shape = digits > 4 ? 3 : digits - 1;
+          sink->Token(kShapes[shape], kShapeHashes[shape]);
+        }
+        prev2 = prev1;
+        prev1 = 0;
+      } else {
+        ++stats->words;
+        stats->word_bytes += static_cast<int64_t>(word_len);
+        if (word_len >= 9) ++stats->long_words;
+        const std::string_view token(word, len);
+        const uint32_t h = Fnv1a32(token);
+        AddCue(cues.Find(token, h), stats);
+        if (h == kStep && prev1 == kBy && prev2 == kStep) ++stats->reasoning_cues;
+        if (emit) sink->Token(token, h);
+        prev2 = prev1;
+        prev1 = h;
+      }
+      i = j;
+      continue;
+    }
+    const bool at_boundary = i + 1 == n || IsSpace(text[i + 1]) || text[i + 1] == '\n';
+    switch (c) {
+      case '?':
+        ++stats->questions;
+        if (at_boundary) ++stats->sentences;
+        if (emit) sink->Token("?", Fnv1a32("?"));
+        break;
+      case '.':
+      case '!':
+        if (at_boundary) ++stats->sentences;
+        break;
+      case '=':
+      case '+':
+      case '*':
+      case '/':
+      case '^':
+      case '<':
+      case '>':
+        ++stats->math_ops;
+        if (emit) sink->Token(text.substr(i, 1), Fnv1a32(text.substr(i, 1)));
+        break;
+      case '$':
+        ++stats->latex;
+        if (emit) sink->Token("$", Fnv1a32("$"));
+        break;
+      case '\\':
+        if (i + 1 < n && ((text[i + 1] >= 'a' && text[i + 1] <= 'z') ||
+                          (text[i + 1] >= 'A' && text[i + 1] <= 'Z'))) {
+          ++stats->latex;
+          if (emit) sink->Token("\\", Fnv1a32("\\"));
+        }
+        break;
+      case ';':
+      case '{':
+      case '}':
+      case '[':
+      case ']':
+        ++stats->code_symbols;
+        if (emit && (c == ';' || c == '{'))
+          sink->Token(text.substr(i, 1), Fnv1a32(text.substr(i, 1)));
+        break;
+      case '|':
+        if (emit) sink->Token("|", Fnv1a32("|"));
+        break;
+      default:
+        break;
+    }
+    ++i;
+  }
+}
+
+}  // namespace switchyard::classifiers

@@ -1,0 +1,124 @@
+#include "classifiers/features.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace switchyard::classifiers {
+namespace {
+
+class TokenCollector : public TokenSink {
+ public:
+  void Token(std::string_view token, uint32_t hash) override {
+    EXPECT_EQ(hash, Fnv1a32(token));
+    tokens.emplace_back(token);
+  }
+  std::vector<std::string> tokens;
+};
+
+class FeaturesTest : public ::testing::Test {
+ protected:
+  Features Extract(const ChatRequest& request) {
+    Features f;
+    ExtractFeatures(request, &f, &tokens_);
+    return f;
+  }
+  Features ExtractText(std::string_view text) { return Extract(SingleUserRequest(text)); }
+  bool HasToken(std::string_view t) const {
+    return std::find(tokens_.tokens.begin(), tokens_.tokens.end(), t) != tokens_.tokens.end();
+  }
+  TokenCollector tokens_;
+};
+
+TEST_F(FeaturesTest, LengthsAndTurnsCoverTheWholeConversation) {
+  ChatRequest r;
+  r.messages = {{"system", std::string(400, 's'), 0, false},
+                {"user", std::string(40, 'a'), 0, false},
+                {"assistant", std::string(80, 'b'), 0, false},
+                {"user", std::string(200, 'c'), 0, false}};
+  const Features f = Extract(r);
+  EXPECT_FLOAT_EQ(f.dense[kLastUserTokens], std::log1p(50.0f));
+  EXPECT_FLOAT_EQ(f.dense[kSystemTokens], std::log1p(100.0f));
+  EXPECT_FLOAT_EQ(f.dense[kConversationTokens], std::log1p(180.0f));
+  EXPECT_FLOAT_EQ(f.dense[kUserTurns], std::log1p(2.0f));
+  EXPECT_FLOAT_EQ(f.dense[kAssistantTurns], std::log1p(1.0f));
+  EXPECT_EQ(f.estimated_prompt_tokens, 180 + 16);
+}
+
+TEST_F(FeaturesTest, CodeBlocksAndLanguages) {
+  const Features f = ExtractText(
+      "Fix this Rust bug:\n```rust\nfn main() { let x = 1; }\n```\nand port it to python.");
+  EXPECT_FLOAT_EQ(f.dense[kCodeBlocks], std::log1p(1.0f));
+  EXPECT_FLOAT_EQ(f.dense[kCodeLanguages], 2.0f);  // rust (fence and word), python
+  EXPECT_GT(f.dense[kCodeSymbolShare], 0.0f);
+  EXPECT_GT(f.dense[kCodeCues], 0.0f);  // "bug"
+}
+
+TEST_F(FeaturesTest, MathLatexAndNumbers) {
+  const Features f = ExtractText("Solve $x^2 + 3x = \\frac{1}{2}$ for x, then compute 12.5 * 40.");
+  EXPECT_FLOAT_EQ(f.dense[kLatex], std::log1p(3.0f));  // $, \frac, $
+  EXPECT_GE(f.dense[kMathOperators], std::log1p(4.0f));
+  EXPECT_GT(f.dense[kNumbers], 0.0f);
+  EXPECT_FLOAT_EQ(f.dense[kMathWords], std::log1p(2.0f));  // solve, compute
+  EXPECT_TRUE(HasToken("<n3>"));                           // 12.5 keeps its shape
+  EXPECT_TRUE(HasToken("frac"));
+}
+
+TEST_F(FeaturesTest, ReasoningCuesIncludeStepByStep) {
+  const Features f = ExtractText("Prove the claim and explain why. Think step by step.");
+  EXPECT_FLOAT_EQ(f.dense[kReasoningCues], std::log1p(4.0f));  // prove, explain, why, step by step
+  EXPECT_FLOAT_EQ(f.dense[kSentences], std::log1p(2.0f));
+}
+
+TEST_F(FeaturesTest, ConstraintsListsToolsAndSchema) {
+  ChatRequest r = SingleUserRequest(
+      "Write exactly three bullet points:\n- one\n- two\n1. three\nYou must not use jargon.");
+  r.tool_count = 3;
+  r.has_response_format_json_schema = true;
+  r.max_tokens = 1000;
+  const Features f = Extract(r);
+  EXPECT_FLOAT_EQ(f.dense[kListItems], std::log1p(3.0f));
+  EXPECT_FLOAT_EQ(f.dense[kConstraintCues], std::log1p(3.0f));  // exactly, bullet, must
+  EXPECT_FLOAT_EQ(f.dense[kNegations], std::log1p(1.0f));
+  EXPECT_EQ(f.dense[kHasTools], 1.0f);
+  EXPECT_FLOAT_EQ(f.dense[kToolCount], std::log1p(3.0f));
+  EXPECT_EQ(f.dense[kJsonSchema], 1.0f);
+  EXPECT_FLOAT_EQ(f.dense[kMaxTokens], std::log1p(1000.0f));
+}
+
+TEST_F(FeaturesTest, MultipleChoiceScaffoldingIsNeutralised) {
+  const Features f = ExtractText(
+      "Which gas do plants absorb?\nA. oxygen\nB. carbon dioxide\n"
+      "(c) helium\nD) neon\nAnswer:");
+  EXPECT_FLOAT_EQ(f.dense[kChoiceOptions], std::log1p(4.0f));
+  EXPECT_TRUE(HasToken("oxygen"));
+  EXPECT_TRUE(HasToken("neon"));
+  for (const char* scaffold : {"a", "b", "c", "d", "answer"})
+    EXPECT_FALSE(HasToken(scaffold)) << scaffold;
+  // The same question without the scaffolding gives the same tokens.
+  TokenCollector plain;
+  Features g;
+  ExtractFeatures(
+      SingleUserRequest("Which gas do plants absorb?\noxygen\ncarbon dioxide\nhelium\nneon"), &g,
+      &plain);
+  EXPECT_EQ(plain.tokens, tokens_.tokens);
+}
+
+TEST_F(FeaturesTest, OnlyTheLastUserMessageIsTokenised) {
+  ChatRequest r;
+  r.messages = {{"system", "alpha", 0, false},
+                {"user", "beta", 0, false},
+                {"assistant", "gamma", 0, false},
+                {"user", "delta", 0, false}};
+  Extract(r);
+  EXPECT_EQ(tokens_.tokens, std::vector<std::string>{"delta"});
+}
+
+TEST_F(FeaturesTest, EveryDenseFeatureHasAName) {
+  for (int i = 0; i < kDenseFeatureCount; ++i) EXPECT_STRNE(DenseFeatureName(i), "?");
+}
+
+}  // namespace
+}  // namespace switchyard::classifiers
