@@ -53,23 +53,59 @@ struct Upstream {
   std::string api_key;      // SECRET: resolved value; never log
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
   UpstreamTimeouts timeouts;
-  int max_connections = 64;  // across all worker threads
+  int max_connections = 64;                  // across all worker threads
   Duration idle_connection_timeout{60'000};  // pooled idle connections closed after
   std::string ca_file;                       // extra CA bundle (PEM), added to the system store
   bool insecure_skip_verify = false;         // TLS without verification (logged at start)
 };
 
+enum class ModelKind { kCloud, kEdge, kSelfHosted };
+
+// USD per 1M tokens.
+struct Prices {
+  double input = 0;
+  double cached_input = 0;  // defaults to `input` when not given
+  double output = 0;
+};
+
+struct Capabilities {
+  bool tools = false;
+  bool vision = false;
+  bool json_schema = false;
+  bool streaming = true;
+};
+
 struct Model {
-  std::string name;            // public name clients send
-  std::string upstream;        // Upstream::name
-  std::string upstream_model;  // name sent upstream (defaults to `name`)
+  std::string name;                // public name clients send
+  std::string upstream;            // Upstream::name
+  std::string upstream_model;      // name sent upstream (defaults to `name`)
   std::size_t upstream_index = 0;  // index into Config::upstreams, set by the loader
+
+  // Routing. A model with a tier is a candidate for routing profiles; one without is
+  // reachable by its name only (embedding models, for instance).
+  int tier = 0;  // 0: not routable; 1 = small/edge ... higher = stronger
+  ModelKind kind = ModelKind::kCloud;
+  std::int64_t context_window = 128'000;   // tokens, prompt + completion
+  std::int64_t max_output_tokens = 4'096;  // the model's own completion limit
+  Prices prices;
+  Capabilities supports;
+};
+
+// A routing profile: a name clients send as `model` ("auto"), mapping the classifier's score
+// to a minimum tier and choosing the cheapest capable model at or above it.
+struct Profile {
+  std::string name;
+  std::vector<double> thresholds{0.45, 0.75};  // ascending: tier = 1 + thresholds reached
+  std::vector<ModelKind> kinds;                // allowed kinds; empty = all
+  int max_attempts = 3;                        // candidates tried before giving up
+  std::int64_t expected_output_tokens = 256;   // for the cost estimate (capped by max_tokens)
 };
 
 struct Config {
   Listener listener;
   std::vector<Upstream> upstreams;
   std::vector<Model> models;
+  std::vector<Profile> profiles;  // the loader adds a default "auto" when none is configured
 
   const Model* FindModel(std::string_view name) const {
     for (const auto& m : models)

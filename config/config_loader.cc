@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -34,40 +33,6 @@ std::string Lower(std::string_view s) {
 
 bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
 
-// RFC 9110 token characters, the only ones allowed in a header name.
-bool IsTokenChar(unsigned char c) {
-  return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-// Why a header may not be set in the config, or nullptr if it may.
-const char* ForbiddenHeaderReason(std::string_view name) {
-  static const std::map<std::string, const char*, std::less<>> kForbidden = {
-      {"host", "the proxy sets Host from base_url"},
-      {"authorization", "the proxy sets Authorization from api_key_env"},
-      {"content-length", "the proxy sets Content-Length from the request body"},
-      {"transfer-encoding", "the proxy sets Transfer-Encoding from the request body"},
-      {"connection", "Connection is a hop-by-hop header managed by the proxy"},
-      {"keep-alive", "Keep-Alive is a hop-by-hop header managed by the proxy"},
-      {"proxy-connection", "Proxy-Connection is a hop-by-hop header managed by the proxy"},
-      {"proxy-authenticate", "Proxy-Authenticate is a hop-by-hop header"},
-      {"proxy-authorization", "Proxy-Authorization is a hop-by-hop header"},
-      {"te", "TE is a hop-by-hop header managed by the proxy"},
-      {"trailer", "Trailer is a hop-by-hop header managed by the proxy"},
-      {"upgrade", "Upgrade is a hop-by-hop header managed by the proxy"},
-  };
-  auto it = kForbidden.find(Lower(name));
-  return it == kForbidden.end() ? nullptr : it->second;
-}
-
-// Names are spliced into JSON, logs and metric labels verbatim, so they must need no escaping.
-const char* NameProblem(std::string_view name) {
-  if (name.empty()) return "must not be empty";
-  if (std::any_of(name.begin(), name.end(),
-                  [](char c) { return c == '"' || c == '\\' || IsControl(c); }))
-    return "must not contain quotes, backslashes or control characters";
-  return nullptr;
-}
-
 std::string_view KindOf(const YAML::Node& node) {
   if (node.IsMap()) return "a map";
   if (node.IsSequence()) return "a list";
@@ -91,6 +56,10 @@ class Loader {
   void Problem(const std::string& path, std::string_view message) {
     problems_.push_back(fmt::format("{}: {}", path.empty() ? "(root)" : path, message));
   }
+  bool Fail(const std::string& path, std::string_view message) {
+    Problem(path, message);
+    return false;
+  }
   // Reports a missing key, unless the node was not a map (already reported).
   void Require(const std::optional<KeySet>& seen, const std::string& path, std::string_view key) {
     if (seen && !seen->contains(key)) Problem(Child(path, key), "is required");
@@ -106,8 +75,12 @@ class Loader {
                                     std::string_view what);
 
   void ReadString(const YAML::Node& node, const std::string& path, std::string* out);
+  // The typed readers leave *out unchanged and return false after reporting a problem.
   template <typename T>
-  void ReadInt(const YAML::Node& node, const std::string& path, int64_t min, int64_t max, T* out);
+  bool ReadInt(const YAML::Node& node, const std::string& path, int64_t min, int64_t max, T* out);
+  bool ReadTokens(const YAML::Node& node, const std::string& path, std::int64_t* out);
+  bool ReadKind(const YAML::Node& node, const std::string& path, ModelKind* out);
+  void ReadPrice(const YAML::Node& node, const std::string& path, double* out);
   void ReadSize(const YAML::Node& node, const std::string& path, std::size_t* out);
   void ReadDuration(const YAML::Node& node, const std::string& path, Duration* out);
   void ReadBool(const YAML::Node& node, const std::string& path, bool* out);
@@ -119,12 +92,24 @@ class Loader {
                    std::vector<std::pair<std::string, std::string>>* out);
   void ResolveApiKey(const std::string& path, Upstream* upstream);
   void ReadModel(const YAML::Node& node, const std::string& path, const Config& config, Model* out);
+  void ReadUpstreamRef(const YAML::Node& node, const std::string& path, const Config& config,
+                       Model* out);
+  void ReadPrices(const YAML::Node& node, const std::string& path, Prices* out);
+  void ReadCapabilities(const YAML::Node& node, const std::string& path, Capabilities* out);
+  void ReadProfiles(const std::optional<YAML::Node>& node, Config* config);
+  void ReadProfile(const YAML::Node& node, const std::string& path, Profile* out);
+  void ReadThresholds(const YAML::Node& node, const std::string& path, std::vector<double>* out);
+  void ReadKinds(const YAML::Node& node, const std::string& path, std::vector<ModelKind>* out);
+  // Whether a model of an allowed kind reaches the profile's highest tier.
+  static bool Servable(const Profile& profile, const Config& config);
   // Calls read(item, path) for each item of a required, non-empty list.
   void ForEachItem(const std::optional<YAML::Node>& node, const std::string& path,
                    const std::function<void(const YAML::Node&, const std::string&)>& read);
 
   const EnvLookup& env_;
   std::vector<std::string> problems_;
+  // A tier, kind or threshold could not be read: routing checks would only add noise.
+  bool routing_unreadable_ = false;
 };
 
 std::optional<Loader::KeySet> Loader::ForEachKey(const YAML::Node& node, const std::string& path,
@@ -171,21 +156,45 @@ void Loader::ReadString(const YAML::Node& node, const std::string& path, std::st
 }
 
 template <typename T>
-void Loader::ReadInt(const YAML::Node& node, const std::string& path, int64_t min, int64_t max,
+bool Loader::ReadInt(const YAML::Node& node, const std::string& path, int64_t min, int64_t max,
                      T* out) {
   auto text = Scalar(node, path, "an integer");
+  if (!text) return false;
+  std::string error;
+  auto value = ParseInt(*text, min, max, &error);
+  if (!value) return Fail(path, error);
+  *out = static_cast<T>(*value);
+  return true;
+}
+
+bool Loader::ReadTokens(const YAML::Node& node, const std::string& path, std::int64_t* out) {
+  auto text = Scalar(node, path, "a number of tokens");
+  if (!text) return false;
+  std::string error;
+  auto value = ParseTokenCount(*text, &error);
+  if (!value) return Fail(path, error);
+  if (*value == 0) return Fail(path, "must be at least 1");
+  *out = *value;
+  return true;
+}
+
+bool Loader::ReadKind(const YAML::Node& node, const std::string& path, ModelKind* out) {
+  auto text = Scalar(node, path, "a model kind");
+  if (!text) return false;
+  std::string error;
+  auto kind = ParseModelKind(*text, &error);
+  if (!kind) return Fail(path, error);
+  *out = *kind;
+  return true;
+}
+
+void Loader::ReadPrice(const YAML::Node& node, const std::string& path, double* out) {
+  auto text = Scalar(node, path, "a price");
   if (!text) return;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec == std::errc::invalid_argument || end != text->data() + text->size() || text->empty()) {
-    Problem(path, "must be an integer");
-  } else if (ec == std::errc::result_out_of_range || value < min || value > max) {
-    Problem(path, max == std::numeric_limits<int>::max()
-                      ? fmt::format("must be at least {}", min)
-                      : fmt::format("must be between {} and {}", min, max));
-  } else {
-    *out = static_cast<T>(value);
-  }
+  auto value = ParseNumber(*text);
+  if (!value) return Problem(path, "must be a price in USD per 1M tokens, such as 0.15");
+  if (*value < 0) return Problem(path, "must not be negative");
+  *out = *value;
 }
 
 void Loader::ReadSize(const YAML::Node& node, const std::string& path, std::size_t* out) {
@@ -211,14 +220,11 @@ void Loader::ReadDuration(const YAML::Node& node, const std::string& path, Durat
 void Loader::ReadBool(const YAML::Node& node, const std::string& path, bool* out) {
   auto text = Scalar(node, path, "true or false");
   if (!text) return;
-  const std::string value = Lower(*text);
-  if (value == "true" || value == "yes" || value == "on") {
-    *out = true;
-  } else if (value == "false" || value == "no" || value == "off") {
-    *out = false;
-  } else {
-    Problem(path, "must be true or false");
-  }
+  std::string error;
+  if (auto value = ParseBool(*text, &error))
+    *out = *value;
+  else
+    Problem(path, error);
 }
 
 void Loader::ReadListener(const YAML::Node& node, const std::string& path, Listener* out) {
@@ -319,7 +325,7 @@ void Loader::ReadHeaders(const YAML::Node& node, const std::string& path,
     const std::string& name = entry.first.Scalar();
     const std::string p = Child(path, name);
     auto value = Scalar(entry.second, p, "a string");
-    if (name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
+    if (!IsHeaderName(name)) {
       Problem(p, "is not a valid header name");
     } else if (!seen.insert(Lower(name)).second) {
       Problem(p, "duplicate header (names are case-insensitive)");
@@ -353,30 +359,218 @@ void Loader::ReadModel(const YAML::Node& node, const std::string& path, const Co
   auto check_name = [&](const std::string& p, const std::string& name) {
     if (const char* problem = NameProblem(name)) Problem(p, problem);
   };
-  bool has_upstream_model = false;
-  auto seen = ForEachKey(
-      node, path, {"name", "upstream", "upstream_model"},
-      [&](std::string_view key, const YAML::Node& value, const std::string& p) {
-        if (key == "name") {
-          if (auto name = Scalar(value, p, "a string")) check_name(p, out->name = *name);
-        } else if (key == "upstream_model") {
-          if (auto name = Scalar(value, p, "a string")) check_name(p, out->upstream_model = *name);
-          has_upstream_model = true;
-        } else if (auto name = Scalar(value, p, "an upstream name")) {
-          out->upstream = *name;
-          if (name->empty()) return Problem(p, "must not be empty");
-          auto it = std::find_if(config.upstreams.begin(), config.upstreams.end(),
-                                 [&](const Upstream& u) { return u.name == *name; });
-          if (it == config.upstreams.end()) {  // echo the text as written, never env values
-            Problem(p, fmt::format("no upstream is named \"{}\"", value.Scalar()));
-          } else {
-            out->upstream_index = static_cast<std::size_t>(it - config.upstreams.begin());
-          }
-        }
-      });
+  bool has_upstream_model = false, has_max_output = false, limits_read = true;
+  auto seen = ForEachKey(node, path,
+                         {"name", "upstream", "upstream_model", "tier", "kind", "context_window",
+                          "max_output_tokens", "prices", "supports"},
+                         [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+                           if (key == "name") {
+                             if (auto name = Scalar(value, p, "a string"))
+                               check_name(p, out->name = *name);
+                           } else if (key == "upstream_model") {
+                             if (auto name = Scalar(value, p, "a string"))
+                               check_name(p, out->upstream_model = *name);
+                             has_upstream_model = true;
+                           } else if (key == "upstream") {
+                             ReadUpstreamRef(value, p, config, out);
+                           } else if (key == "tier") {
+                             if (!ReadInt(value, p, 1, std::numeric_limits<int>::max(), &out->tier))
+                               routing_unreadable_ = true;
+                           } else if (key == "kind") {
+                             if (!ReadKind(value, p, &out->kind)) routing_unreadable_ = true;
+                           } else if (key == "context_window") {
+                             limits_read &= ReadTokens(value, p, &out->context_window);
+                           } else if (key == "max_output_tokens") {
+                             has_max_output = true;
+                             limits_read &= ReadTokens(value, p, &out->max_output_tokens);
+                           } else if (key == "prices") {
+                             ReadPrices(value, p, &out->prices);
+                           } else {
+                             ReadCapabilities(value, p, &out->supports);
+                           }
+                         });
   Require(seen, path, "name");
   Require(seen, path, "upstream");
   if (!has_upstream_model) out->upstream_model = out->name;
+  // The default output limit shrinks to fit a small window; an explicit one must fit.
+  if (!has_max_output) {
+    out->max_output_tokens = std::min(out->max_output_tokens, out->context_window);
+  } else if (limits_read && out->max_output_tokens > out->context_window) {
+    Problem(Child(path, "max_output_tokens"), "must not exceed context_window");
+  }
+}
+
+void Loader::ReadUpstreamRef(const YAML::Node& node, const std::string& path, const Config& config,
+                             Model* out) {
+  auto name = Scalar(node, path, "an upstream name");
+  if (!name) return;
+  out->upstream = *name;
+  if (name->empty()) return Problem(path, "must not be empty");
+  auto it = std::find_if(config.upstreams.begin(), config.upstreams.end(),
+                         [&](const Upstream& u) { return u.name == *name; });
+  if (it == config.upstreams.end())  // echo the text as written, never env values
+    return Problem(path, fmt::format("no upstream is named \"{}\"", node.Scalar()));
+  out->upstream_index = static_cast<std::size_t>(it - config.upstreams.begin());
+}
+
+// Missing prices are 0 (cached_input: the input price), but a prices map must give one of
+// input and output: an empty or misspelt one would silently make the model free.
+void Loader::ReadPrices(const YAML::Node& node, const std::string& path, Prices* out) {
+  auto seen = ForEachKey(node, path, {"input", "cached_input", "output"},
+                         [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+                           ReadPrice(value, p,
+                                     key == "input"          ? &out->input
+                                     : key == "cached_input" ? &out->cached_input
+                                                             : &out->output);
+                         });
+  if (!seen) return;
+  if (!seen->contains("cached_input")) out->cached_input = out->input;
+  if (!seen->contains("input") && !seen->contains("output"))
+    Problem(path, "must give input or output (USD per 1M tokens), or both");
+}
+
+void Loader::ReadCapabilities(const YAML::Node& node, const std::string& path, Capabilities* out) {
+  ForEachKey(node, path, {"tools", "vision", "json_schema", "streaming"},
+             [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+               ReadBool(value, p,
+                        key == "tools"         ? &out->tools
+                        : key == "vision"      ? &out->vision
+                        : key == "json_schema" ? &out->json_schema
+                                               : &out->streaming);
+             });
+}
+
+void Loader::ReadProfile(const YAML::Node& node, const std::string& path, Profile* out) {
+  auto seen = ForEachKey(node, path,
+                         {"name", "thresholds", "kinds", "max_attempts", "expected_output_tokens"},
+                         [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+                           if (key == "name") {
+                             if (auto name = Scalar(value, p, "a string")) {
+                               out->name = std::move(*name);
+                               if (const char* problem = NameProblem(out->name))
+                                 Problem(p, problem);
+                             }
+                           } else if (key == "thresholds") {
+                             ReadThresholds(value, p, &out->thresholds);
+                           } else if (key == "kinds") {
+                             ReadKinds(value, p, &out->kinds);
+                           } else if (key == "max_attempts") {
+                             ReadInt(value, p, 1, 10, &out->max_attempts);
+                           } else {
+                             ReadTokens(value, p, &out->expected_output_tokens);
+                           }
+                         });
+  Require(seen, path, "name");
+}
+
+// Scores in (0, 1), strictly ascending; an empty list (or null) means "always tier 1".
+void Loader::ReadThresholds(const YAML::Node& node, const std::string& path,
+                            std::vector<double>* out) {
+  out->clear();
+  if (node.IsNull()) return;
+  if (!node.IsSequence()) {
+    routing_unreadable_ = true;
+    return Problem(path, fmt::format("must be a list of scores, not {}", KindOf(node)));
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string p = fmt::format("{}[{}]", path, i);
+    auto text = Scalar(node[i], p, "a score");
+    auto value = text ? ParseNumber(*text) : std::nullopt;
+    if (!value) {
+      if (text) Problem(p, "must be a number between 0 and 1, such as 0.45");
+    } else if (!(*value > 0 && *value < 1)) {
+      Problem(p, "must be greater than 0 and less than 1");
+    } else if (!out->empty() && *value <= out->back()) {
+      Problem(p, "must be greater than the threshold before it");
+    } else {
+      out->push_back(*value);
+      continue;
+    }
+    routing_unreadable_ = true;
+  }
+}
+
+// A non-empty list of distinct kinds (absent means every kind).
+void Loader::ReadKinds(const YAML::Node& node, const std::string& path,
+                       std::vector<ModelKind>* out) {
+  if (!node.IsSequence() || node.size() == 0) {
+    routing_unreadable_ = true;
+    return Problem(path, node.IsSequence() || node.IsNull()
+                             ? "must list at least one kind (leave it out to allow every kind)"
+                             : fmt::format("must be a list of kinds, not {}", KindOf(node)));
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string p = fmt::format("{}[{}]", path, i);
+    ModelKind kind;
+    if (!ReadKind(node[i], p, &kind)) {
+      routing_unreadable_ = true;
+    } else if (std::find(out->begin(), out->end(), kind) != out->end()) {
+      Problem(p, "duplicate kind");
+    } else {
+      out->push_back(kind);
+    }
+  }
+}
+
+// After the models: a profile needs models to route to, and its name shares the namespace of
+// the `model` field clients send.
+void Loader::ReadProfiles(const std::optional<YAML::Node>& node, Config* config) {
+  auto model_index = [&](const std::string& name) -> std::optional<std::size_t> {
+    const Model* model = config->FindModel(name);
+    if (model == nullptr) return std::nullopt;
+    return static_cast<std::size_t>(model - config->models.data());
+  };
+  const bool any_tier = std::any_of(config->models.begin(), config->models.end(),
+                                    [](const Model& m) { return m.tier > 0; });
+  if (!node) {
+    if (!any_tier) return;  // a plain proxy: every model is reached by its name only
+    Profile& profile = config->profiles.emplace_back();
+    profile.name = "auto";
+    if (auto i = model_index(profile.name))
+      Problem(fmt::format("models[{}].name", *i),
+              "is \"auto\", the name of the default routing profile; rename the model or "
+              "configure profiles");
+    if (!routing_unreadable_ && !Servable(profile, *config))
+      Problem("profiles", fmt::format("not given, so the default profile \"auto\" is used, but "
+                                      "no model has tier >= {} (add one, or configure profiles)",
+                                      profile.thresholds.size() + 1));
+    return;
+  }
+
+  std::map<std::string, std::size_t> names;  // name -> first index, for duplicates
+  ForEachItem(node, "profiles", [&](const YAML::Node& item, const std::string& path) {
+    Profile& profile = config->profiles.emplace_back();
+    ReadProfile(item, path, &profile);
+    if (profile.name.empty()) return;
+    auto [it, inserted] = names.emplace(profile.name, config->profiles.size() - 1);
+    if (!inserted) {
+      Problem(Child(path, "name"), fmt::format("duplicate of profiles[{}].name", it->second));
+    } else if (auto i = model_index(profile.name)) {
+      Problem(
+          Child(path, "name"),
+          fmt::format("same as models[{}].name (a profile and a model may not share a name)", *i));
+    }
+  });
+  if (routing_unreadable_ || config->profiles.empty()) return;
+  if (!any_tier)
+    return Problem("profiles", "no model has a tier, so no profile can route (give models a tier)");
+  for (std::size_t i = 0; i < config->profiles.size(); ++i) {
+    const Profile& profile = config->profiles[i];
+    if (!Servable(profile, *config))
+      Problem(fmt::format("profiles[{}]", i),
+              fmt::format("no model {}has tier >= {}",
+                          profile.kinds.empty() ? "" : "of an allowed kind ",
+                          profile.thresholds.size() + 1));
+  }
+}
+
+bool Loader::Servable(const Profile& profile, const Config& config) {
+  const auto highest_tier = static_cast<int>(profile.thresholds.size()) + 1;
+  return std::any_of(config.models.begin(), config.models.end(), [&](const Model& m) {
+    return m.tier >= highest_tier &&
+           (profile.kinds.empty() ||
+            std::find(profile.kinds.begin(), profile.kinds.end(), m.kind) != profile.kinds.end());
+  });
 }
 
 void Loader::ForEachItem(const std::optional<YAML::Node>& node, const std::string& path,
@@ -390,11 +584,16 @@ void Loader::ForEachItem(const std::optional<YAML::Node>& node, const std::strin
 
 Config Loader::Load(const YAML::Node& root) {
   Config config;
-  // Models refer to upstreams, so read the sections in a fixed order whatever the file's.
-  std::optional<YAML::Node> listen, upstreams, models;
-  ForEachKey(root, "", {"listen", "upstreams", "models"},
+  // Models refer to upstreams and profiles to models, so read the sections in a fixed order
+  // whatever the file's.
+  std::optional<YAML::Node> listen, upstreams, models, profiles;
+  ForEachKey(root, "", {"listen", "upstreams", "models", "profiles"},
              [&](std::string_view key, const YAML::Node& value, const std::string&) {
-               (key == "listen" ? listen : key == "upstreams" ? upstreams : models).emplace(value);
+               (key == "listen"      ? listen
+                : key == "upstreams" ? upstreams
+                : key == "models"    ? models
+                                     : profiles)
+                   .emplace(value);
              });
   if (listen) ReadListener(*listen, "listen", &config.listener);
 
@@ -414,6 +613,7 @@ Config Loader::Load(const YAML::Node& root) {
     if (!inserted && !model.name.empty())
       Problem(Child(path, "name"), fmt::format("duplicate of models[{}].name", it->second));
   });
+  ReadProfiles(profiles, &config);
   return config;
 }
 

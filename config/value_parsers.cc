@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <map>
 #include <span>
 #include <utility>
 #include <vector>
@@ -144,6 +147,104 @@ std::optional<std::size_t> ParseSize(std::string_view text, std::string* error) 
     return std::nullopt;
   }
   return static_cast<std::size_t>(*bytes);
+}
+
+std::optional<std::int64_t> ParseInt(std::string_view text, std::int64_t min, std::int64_t max,
+                                     std::string* error) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc::invalid_argument || end != text.data() + text.size() || text.empty()) {
+    SetError(error, "must be an integer");
+  } else if (ec == std::errc::result_out_of_range || value < min || value > max) {
+    SetError(error, max >= std::numeric_limits<int>::max()
+                        ? fmt::format("must be at least {}", min)
+                        : fmt::format("must be between {} and {}", min, max));
+  } else {
+    return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> ParseBool(std::string_view text, std::string* error) {
+  const std::string value = Lower(text);
+  if (value == "true" || value == "yes" || value == "on") return true;
+  if (value == "false" || value == "no" || value == "off") return false;
+  SetError(error, "must be true or false");
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> ParseTokenCount(std::string_view text, std::string* error) {
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1}, {"k", 1000}, {"K", 1000}, {"M", 1'000'000}};
+  auto count = ScaledNumber(text, kUnits);
+  if (!count || *count > static_cast<uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    SetError(error, "must be a number of tokens such as 128000, 128k or 1M");
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(*count);
+}
+
+std::optional<double> ParseNumber(std::string_view text, std::string* error) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() ||
+      !std::isfinite(value)) {
+    SetError(error, "must be a number such as 0.15");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<ModelKind> ParseModelKind(std::string_view text, std::string* error) {
+  for (ModelKind kind : {ModelKind::kCloud, ModelKind::kEdge, ModelKind::kSelfHosted})
+    if (text == ModelKindName(kind)) return kind;
+  SetError(error, "must be cloud, edge or self-hosted");
+  return std::nullopt;
+}
+
+std::string_view ModelKindName(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::kCloud:
+      return "cloud";
+    case ModelKind::kEdge:
+      return "edge";
+    case ModelKind::kSelfHosted:
+      return "self-hosted";
+  }
+  return "unknown";
+}
+
+const char* NameProblem(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (std::any_of(name.begin(), name.end(),
+                  [](char c) { return c == '"' || c == '\\' || IsControl(c); }))
+    return "must not contain quotes, backslashes or control characters";
+  return nullptr;
+}
+
+bool IsHeaderName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  });
+}
+
+const char* ForbiddenHeaderReason(std::string_view name) {
+  static const std::map<std::string, const char*, std::less<>> kForbidden = {
+      {"host", "the proxy sets Host from base_url"},
+      {"authorization", "the proxy sets Authorization from api_key_env"},
+      {"content-length", "the proxy sets Content-Length from the request body"},
+      {"transfer-encoding", "the proxy sets Transfer-Encoding from the request body"},
+      {"connection", "Connection is a hop-by-hop header managed by the proxy"},
+      {"keep-alive", "Keep-Alive is a hop-by-hop header managed by the proxy"},
+      {"proxy-connection", "Proxy-Connection is a hop-by-hop header managed by the proxy"},
+      {"proxy-authenticate", "Proxy-Authenticate is a hop-by-hop header"},
+      {"proxy-authorization", "Proxy-Authorization is a hop-by-hop header"},
+      {"te", "TE is a hop-by-hop header managed by the proxy"},
+      {"trailer", "Trailer is a hop-by-hop header managed by the proxy"},
+      {"upgrade", "Upgrade is a hop-by-hop header managed by the proxy"},
+  };
+  auto it = kForbidden.find(Lower(name));
+  return it == kForbidden.end() ? nullptr : it->second;
 }
 
 std::optional<std::string> Interpolate(std::string_view text, const EnvLookup& env,

@@ -25,6 +25,7 @@ std::string AccessLog::Format(const AccessLogEntry& e) {
   AppendField(out, "request_id", e.request_id);
   AppendField(out, "method", e.method);
   AppendField(out, "path", e.path);
+  if (!e.profile.empty()) AppendField(out, "profile", e.profile);
   AppendField(out, "model", e.model);
   AppendField(out, "upstream", e.upstream);
   out += fmt::format(R"(,"status":{},"duration_ms":{:.3f},"bytes_in":{},"bytes_out":{},"stream":{})",

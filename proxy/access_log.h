@@ -13,6 +13,7 @@ struct AccessLogEntry {
   std::string_view request_id;
   std::string_view method;
   std::string_view path;  // without the query string
+  std::string_view profile;  // the routing profile asked for, "" for an explicit model
   std::string_view model;
   std::string_view upstream;
   unsigned status = 0;

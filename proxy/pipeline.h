@@ -6,10 +6,16 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "proxy/request_context.h"
+#include "proxy/respond.h"
 
 namespace switchyard {
 
 boost::asio::awaitable<void> RunPipeline(RequestContext& ctx);
+
+// POST /v1/route/explain: the routing decision for a chat request naming a profile (score,
+// features, required tier, every candidate and why it was kept or dropped), without calling
+// an upstream.
+Reply ExplainRoute(RequestContext& ctx);
 
 // Metrics and the access-log line; runs for every request, proxied or local.
 void Account(const RequestContext& ctx);

@@ -86,6 +86,12 @@ static void CopyResponseHeaders(const http::response_header<>& from, Message& to
   if (auto id = from.find("x-request-id"); id != from.end())
     to.set("x-upstream-request-id", id->value());
   to.set("x-request-id", ctx.request_id);
+  if (ctx.profile) {  // say where routing sent it
+    to.set("x-switchyard-model", ctx.model->config->name);
+    to.set("x-switchyard-upstream", ctx.model->config->upstream);
+    to.set("x-switchyard-tier", std::to_string(ctx.model->config->tier));
+    to.set("x-switchyard-score", fmt::format("{:.4f}", ctx.score));
+  }
   to.keep_alive(ctx.keep_alive);
 }
 
@@ -190,27 +196,45 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
   co_return !failure && parser.get().keep_alive();
 }
 
-asio::awaitable<void> Forward(RequestContext& ctx) {
-  const std::size_t index = ctx.model->config->upstream_index;
-  const UpstreamRuntime& up = ctx.runtime->upstreams()[index];
-  upstream::OutgoingRequest out;
-  out.body = openai::SpliceModel(ctx.request.body(), ctx.parsed, ctx.model->quoted_upstream_model);
-  out.head = BuildUpstreamHead(ctx, out.body.size());
+// A response worth trying the next candidate for, as long as nothing went downstream.
+static bool Retryable(unsigned status) { return status >= 500 || status == 429; }
 
-  upstream::Pool& pool = ctx.worker.pool(index);
-  std::optional<upstream::HeadParser> head;
-  upstream::Failure failure;
-  upstream::ConnectionPtr conn = co_await upstream::SendRequest(
-      pool, up.config->timeouts, out, ctx.start + up.config->timeouts.total, head, failure);
-  if (!conn) {
-    NoteFailure(ctx, failure);
-    openai::ApiError error = upstream::ToApiError(failure, up.config->name);
-    co_await RespondError(ctx, std::move(error));
+asio::awaitable<void> Forward(RequestContext& ctx) {
+  for (std::size_t attempt = 0; attempt < ctx.candidates.size(); ++attempt) {
+    const bool last = attempt + 1 == ctx.candidates.size();
+    ctx.model = ctx.candidates[attempt];
+    const std::size_t index = ctx.model->config->upstream_index;
+    const UpstreamRuntime& up = ctx.runtime->upstreams()[index];
+    upstream::OutgoingRequest out;
+    out.body = openai::SpliceModel(ctx.request.body(), ctx.parsed, ctx.model->quoted_upstream_model);
+    out.head = BuildUpstreamHead(ctx, out.body.size());
+
+    upstream::Pool& pool = ctx.worker.pool(index);
+    std::optional<upstream::HeadParser> head;
+    upstream::Failure failure;
+    const auto sent = Clock::now();
+    upstream::ConnectionPtr conn = co_await upstream::SendRequest(
+        pool, up.config->timeouts, out, ctx.start + up.config->timeouts.total, head, failure);
+    if (!conn) {
+      NoteFailure(ctx, failure);
+      if (!last) continue;  // nothing reached the client yet: the next candidate may serve
+      openai::ApiError error = upstream::ToApiError(failure, up.config->name);
+      co_await RespondError(ctx, std::move(error));
+      co_return;
+    }
+    ctx.worker.server().RecordLatency(index, std::chrono::duration<double>(Clock::now() - sent).count());
+    if (!last && Retryable(head->get().result_int())) {
+      NoteFailure(ctx, {upstream::FailureKind::kStatus,
+                        fmt::format("answered {}", head->get().result_int())});
+      pool.Release(std::move(conn), /*reusable=*/false);  // its body is not worth reading
+      continue;
+    }
+    ctx.error_code.clear();  // earlier candidates' failures are in the metrics, not this outcome
+    const bool reusable = IsEventStream(head->get()) ? co_await RelayStream(ctx, *conn, *head)
+                                                     : co_await RelayWhole(ctx, *conn, *head);
+    pool.Release(std::move(conn), reusable);
     co_return;
   }
-  const bool reusable = IsEventStream(head->get()) ? co_await RelayStream(ctx, *conn, *head)
-                                                   : co_await RelayWhole(ctx, *conn, *head);
-  pool.Release(std::move(conn), reusable);
 }
 
 }  // namespace switchyard

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "proxy/metrics/metrics.h"
 #include "proxy/openai/request.h"
@@ -40,7 +41,11 @@ struct RequestContext {
 
   // Decided by the phases.
   openai::ParsedRequest parsed;
-  const ModelRuntime* model = nullptr;
+  const ProfileRuntime* profile = nullptr;       // when `model` named a routing profile
+  double score = 0;                              // the classifier's, for a profile
+  int required_tier = 0;
+  std::vector<const ModelRuntime*> candidates;   // in order of preference
+  const ModelRuntime* model = nullptr;           // the candidate being tried / that answered
 
   // The outcome.
   unsigned status = 0;

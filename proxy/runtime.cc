@@ -5,6 +5,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "classifiers/model_io.h"
 #include "proxy/openai/errors.h"
 
 namespace switchyard {
@@ -50,9 +51,19 @@ static std::string ModelJson(const config::Model& model, const config::Upstream&
   return out;
 }
 
-std::shared_ptr<const Runtime> Runtime::Build(config::Config config) {
+std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
+                                              std::shared_ptr<const classifiers::Model> classifier) {
   std::shared_ptr<Runtime> rt(new Runtime());
   rt->config_ = std::move(config);
+  if (!rt->config_.profiles.empty()) {
+    if (!classifier) {
+      const classifiers::Status status =
+          classifiers::LoadModel(classifiers::DefaultModelPath(), &classifier);
+      if (!status.ok())
+        throw std::runtime_error(fmt::format("cannot load the classifier model: {}", status.message()));
+    }
+    rt->classifier_ = std::move(classifier);
+  }
   const std::time_t created = std::time(nullptr);
   for (const auto& upstream : rt->config_.upstreams) {
     UpstreamRuntime u;
@@ -73,9 +84,22 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config) {
     rt->models_list_json_ += m.json;
     rt->models_.push_back(std::move(m));
   }
+  for (const auto& profile : rt->config_.profiles) {
+    rt->profiles_.push_back({&profile});
+    rt->models_list_json_ += R"(,{"id":")";
+    openai::AppendJsonEscaped(rt->models_list_json_, profile.name);
+    rt->models_list_json_ +=
+        fmt::format(R"(","object":"model","created":{},"owned_by":"switchyard"}})", created);
+  }
   rt->models_list_json_ += "]}";
   for (const auto& m : rt->models_) rt->model_by_name_.emplace(m.config->name, m.index);
   return rt;
+}
+
+const ProfileRuntime* Runtime::FindProfile(std::string_view name) const {
+  for (const auto& p : profiles_)
+    if (p.config->name == name) return &p;
+  return nullptr;
 }
 
 const ModelRuntime* Runtime::FindModel(std::string_view name) const {

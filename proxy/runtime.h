@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "classifiers/model.h"
 #include "config/config.h"
 
 namespace switchyard {
@@ -29,16 +30,24 @@ struct ModelRuntime {
   std::string json;                    // this model's object in /v1/models
 };
 
+struct ProfileRuntime {
+  const config::Profile* config = nullptr;
+};
+
 class Runtime {
  public:
-  // Builds TLS contexts (system CA store plus an upstream's ca_file). Throws
-  // std::runtime_error naming the upstream when a CA file cannot be loaded.
-  static std::shared_ptr<const Runtime> Build(config::Config config);
+  // Builds TLS contexts (system CA store plus an upstream's ca_file) and, when the config has
+  // routing profiles, loads the classifier (`classifier`, else the committed model). Throws
+  // std::runtime_error saying what failed (a CA file, the model file).
+  static std::shared_ptr<const Runtime> Build(
+      config::Config config, std::shared_ptr<const classifiers::Model> classifier = nullptr);
 
   const config::Config& config() const { return config_; }
   const std::vector<UpstreamRuntime>& upstreams() const { return upstreams_; }
   const std::vector<ModelRuntime>& models() const { return models_; }
   const ModelRuntime* FindModel(std::string_view name) const;
+  const ProfileRuntime* FindProfile(std::string_view name) const;
+  const classifiers::Model* classifier() const { return classifier_.get(); }
   const std::string& models_list_json() const { return models_list_json_; }
 
  private:
@@ -46,7 +55,9 @@ class Runtime {
   config::Config config_;
   std::vector<UpstreamRuntime> upstreams_;
   std::vector<ModelRuntime> models_;
+  std::vector<ProfileRuntime> profiles_;
   std::unordered_map<std::string_view, std::size_t> model_by_name_;
+  std::shared_ptr<const classifiers::Model> classifier_;
   std::string models_list_json_;
 };
 

@@ -62,7 +62,8 @@ Server::Server(std::shared_ptr<const Runtime> runtime, ServerOptions options)
       options_(options),
       metrics_(*runtime_),
       access_log_(options.access_log_fd),
-      connect_failures_(new std::atomic<int>[runtime_->upstreams().size()]()) {
+      connect_failures_(new std::atomic<int>[runtime_->upstreams().size()]()),
+      latency_(new std::atomic<double>[runtime_->upstreams().size()]()) {
   const int n = WorkerCount(*runtime_, options_);
   for (int i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, runtime_, metrics_, access_log_, n));
@@ -138,6 +139,17 @@ void Server::RecordConnectResult(std::size_t upstream_index, bool ok) {
     connect_failures_[upstream_index].store(0, std::memory_order_relaxed);
   else
     connect_failures_[upstream_index].fetch_add(1, std::memory_order_relaxed);
+}
+
+double Server::UpstreamLatency(std::size_t upstream_index) const {
+  return latency_[upstream_index].load(std::memory_order_relaxed);
+}
+
+void Server::RecordLatency(std::size_t upstream_index, double seconds) {
+  // Racy read-modify-write on purpose: a lost sample does not matter for a tie-break.
+  auto& slot = latency_[upstream_index];
+  const double old = slot.load(std::memory_order_relaxed);
+  slot.store(old == 0 ? seconds : old * 0.8 + seconds * 0.2, std::memory_order_relaxed);
 }
 
 void Server::SessionEnded() {

@@ -87,6 +87,9 @@ class Server {
   // Readiness: an upstream is usable until 3 connection attempts in a row failed.
   bool UpstreamUsable(std::size_t upstream_index) const;
   void RecordConnectResult(std::size_t upstream_index, bool ok);
+  // Time to response headers, smoothed (EWMA); routing breaks cost ties with it.
+  double UpstreamLatency(std::size_t upstream_index) const;
+  void RecordLatency(std::size_t upstream_index, double seconds);
 
   // Sessions call these (from their worker threads).
   void SessionStarted() { active_sessions_.fetch_add(1); }
@@ -108,6 +111,7 @@ class Server {
   std::atomic<bool> stopped_{false};
   std::atomic<int> active_sessions_{0};
   std::unique_ptr<std::atomic<int>[]> connect_failures_;  // in a row, per upstream
+  std::unique_ptr<std::atomic<double>[]> latency_;        // seconds, per upstream
   uint16_t port_ = 0;
   std::size_t next_worker_ = 0;
 };

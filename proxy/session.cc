@@ -37,6 +37,7 @@ static Endpoint Classify(std::string_view path) {
   if (path == "/v1/completions") return {Route::kCompletions, http::verb::post, true};
   if (path == "/v1/embeddings") return {Route::kEmbeddings, http::verb::post, true};
   if (path == "/v1/models" || path.starts_with("/v1/models/")) return {Route::kModels, http::verb::get, false};
+  if (path == "/v1/route/explain") return {Route::kRouteExplain, http::verb::post, false};
   if (path == "/healthz" || path == "/readyz") return {Route::kHealth, http::verb::get, false};
   if (path == "/metrics") return {Route::kMetrics, http::verb::get, false};
   return {Route::kOther, http::verb::unknown, false};
@@ -100,6 +101,9 @@ static asio::awaitable<void> Dispatch(RequestContext& ctx) {
   ctx.route = endpoint.route;
   if (std::optional<openai::ApiError> error = CheckEndpoint(ctx, endpoint)) {
     co_await RespondError(ctx, std::move(*error));
+  } else if (endpoint.route == Route::kRouteExplain) {
+    Reply reply = ExplainRoute(ctx);
+    co_await Respond(ctx, std::move(reply));
   } else if (endpoint.proxied) {
     GaugeScope active(ctx.worker.metrics().active_requests());
     co_await RunPipeline(ctx);

@@ -10,6 +10,7 @@ const char* RouteName(Route route) {
     case Route::kCompletions: return "completions";
     case Route::kEmbeddings: return "embeddings";
     case Route::kModels: return "models";
+    case Route::kRouteExplain: return "route_explain";
     case Route::kHealth: return "health";
     case Route::kMetrics: return "metrics";
     case Route::kOther: return "other";
@@ -18,7 +19,7 @@ const char* RouteName(Route route) {
 }
 
 static const char* kStatusClassNames[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-static constexpr int kFailureKinds = static_cast<int>(upstream::FailureKind::kReset) + 1;
+static constexpr int kFailureKinds = static_cast<int>(upstream::FailureKind::kStatus) + 1;
 
 int Metrics::StatusIndex(unsigned status) {
   int i = static_cast<int>(status / 100) - 1;

@@ -18,8 +18,17 @@
 
 namespace switchyard {
 
-enum class Route { kChatCompletions, kCompletions, kEmbeddings, kModels, kHealth, kMetrics, kOther };
-inline constexpr int kRouteCount = 7;
+enum class Route {
+  kChatCompletions,
+  kCompletions,
+  kEmbeddings,
+  kModels,
+  kRouteExplain,
+  kHealth,
+  kMetrics,
+  kOther
+};
+inline constexpr int kRouteCount = 8;
 const char* RouteName(Route route);
 
 // Holds a gauge one higher for as long as it lives (in-flight requests, open connections).

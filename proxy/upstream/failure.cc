@@ -21,6 +21,7 @@ const char* KindName(FailureKind kind) {
     case FailureKind::kTotalTimeout: return "total_timeout";
     case FailureKind::kBadResponse: return "bad_response";
     case FailureKind::kReset: return "reset";
+    case FailureKind::kStatus: return "status";
   }
   return "unknown";
 }

@@ -22,6 +22,7 @@ enum class FailureKind {
   kTotalTimeout,
   kBadResponse,       // not HTTP, or a body we cannot read
   kReset,             // connection closed or reset mid-response
+  kStatus,            // answered 5xx or 429 (and another candidate was tried)
 };
 
 struct Failure {

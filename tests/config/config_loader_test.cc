@@ -82,8 +82,26 @@ TEST_F(ConfigLoaderTest, LocalExampleLoadsWithoutAnyEnvironment) {
   ASSERT_NE(llama, nullptr);
   EXPECT_EQ(llama->upstream_model, "llama3.2:3b");
   EXPECT_EQ(llama->upstream_index, 1u);
+  EXPECT_EQ(llama->tier, 1);
+  EXPECT_EQ(llama->kind, ModelKind::kEdge);
+  EXPECT_EQ(llama->max_output_tokens, 2048);
+  EXPECT_TRUE(llama->supports.tools);
+  EXPECT_FALSE(llama->supports.vision);
   ASSERT_NE(config.FindModel("text-embedding-3-small"), nullptr);
-  EXPECT_EQ(config.FindModel("gpt-4o")->upstream_index, 0u);
+  EXPECT_EQ(config.FindModel("text-embedding-3-small")->tier, 0);
+  const Model* gpt4o = config.FindModel("gpt-4o");
+  EXPECT_EQ(gpt4o->upstream_index, 0u);
+  EXPECT_EQ(gpt4o->tier, 3);
+  EXPECT_EQ(gpt4o->context_window, 128000);
+  EXPECT_DOUBLE_EQ(gpt4o->prices.cached_input, 1.25);
+  EXPECT_DOUBLE_EQ(gpt4o->prices.output, 10.0);
+  ASSERT_EQ(config.profiles.size(), 3u);
+  EXPECT_EQ(config.profiles[0].name, "auto");
+  EXPECT_THAT(config.profiles[0].thresholds, ElementsAre(0.45, 0.75));
+  EXPECT_THAT(config.profiles[1].thresholds, ElementsAre(0.7, 0.9));
+  EXPECT_EQ(config.profiles[2].name, "auto-local");
+  EXPECT_THAT(config.profiles[2].thresholds, IsEmpty());
+  EXPECT_THAT(config.profiles[2].kinds, ElementsAre(ModelKind::kEdge, ModelKind::kSelfHosted));
 }
 
 TEST_F(ConfigLoaderTest, ProductionExampleLoadsWhenEveryKeyIsSet) {
@@ -100,6 +118,20 @@ TEST_F(ConfigLoaderTest, ProductionExampleLoadsWhenEveryKeyIsSet) {
   EXPECT_EQ(config.FindModel("claude-sonnet-4")->upstream_model, "claude-sonnet-4-20250514");
   EXPECT_EQ(config.upstreams[config.FindModel("gemini-2.0-flash")->upstream_index].url.path_prefix,
             "/v1beta/openai");
+  const Model* sonnet = config.FindModel("claude-sonnet-4");
+  EXPECT_EQ(sonnet->tier, 3);
+  EXPECT_EQ(sonnet->context_window, 200000);
+  EXPECT_DOUBLE_EQ(sonnet->prices.input, 3.0);
+  EXPECT_DOUBLE_EQ(sonnet->prices.cached_input, 0.30);
+  EXPECT_DOUBLE_EQ(sonnet->prices.output, 15.0);
+  EXPECT_DOUBLE_EQ(config.FindModel("gemini-2.0-flash-lite")->prices.cached_input, 0.075);
+  EXPECT_EQ(config.FindModel("gemini-2.0-flash")->context_window, 1048576);
+  EXPECT_EQ(config.FindModel("llama-3.1-8b-vllm")->kind, ModelKind::kSelfHosted);
+  EXPECT_DOUBLE_EQ(config.FindModel("llama-3.1-8b-vllm")->prices.output, 0.0);
+  ASSERT_EQ(config.profiles.size(), 3u);
+  EXPECT_EQ(config.profiles[2].name, "auto-private");
+  EXPECT_THAT(config.profiles[2].kinds, ElementsAre(ModelKind::kSelfHosted, ModelKind::kEdge));
+  EXPECT_EQ(config.profiles[2].max_attempts, 2);
 }
 
 TEST_F(ConfigLoaderTest, ProductionExampleNamesEachMissingVariable) {
@@ -130,6 +162,225 @@ TEST_F(ConfigLoaderTest, AppliesDefaultsToOmittedSettings) {
   EXPECT_EQ(cloud.timeouts.total, minutes(10));
   EXPECT_FALSE(cloud.insecure_skip_verify);
   EXPECT_EQ(config.models.at(0).upstream_model, "small");
+}
+
+// --- Routing: model fields and profiles ---
+
+// kUpstreams plus an edge upstream, and models of tiers 1 (edge) to 3 (cloud).
+constexpr const char* kTiered = R"(
+upstreams:
+  - { name: cloud, base_url: "https://api.example.com/v1" }
+  - { name: edge, base_url: "http://127.0.0.1:11434/v1" }
+models:
+  - { name: tiny, upstream: edge, tier: 1, kind: edge }
+  - { name: mid, upstream: cloud, tier: 2 }
+  - { name: big, upstream: cloud, tier: 3 }
+)";
+
+TEST_F(ConfigLoaderTest, AppliesRoutingDefaultsAndAddsNoProfileWithoutTiers) {
+  Config config = Load(std::string(kUpstreams) + kModels);
+  const Model& m = config.models.at(0);
+  EXPECT_EQ(m.tier, 0);
+  EXPECT_EQ(m.kind, ModelKind::kCloud);
+  EXPECT_EQ(m.context_window, 128000);
+  EXPECT_EQ(m.max_output_tokens, 4096);
+  EXPECT_EQ(m.prices.input, 0);
+  EXPECT_EQ(m.prices.cached_input, 0);
+  EXPECT_EQ(m.prices.output, 0);
+  EXPECT_FALSE(m.supports.tools);
+  EXPECT_FALSE(m.supports.vision);
+  EXPECT_FALSE(m.supports.json_schema);
+  EXPECT_TRUE(m.supports.streaming);
+  EXPECT_THAT(config.profiles, IsEmpty());  // a plain proxy config stays valid
+}
+
+TEST_F(ConfigLoaderTest, AddsDefaultAutoProfileWhenModelsHaveTiers) {
+  Config config = Load(kTiered);
+  ASSERT_EQ(config.profiles.size(), 1u);
+  const Profile& p = config.profiles[0];
+  EXPECT_EQ(p.name, "auto");
+  EXPECT_THAT(p.thresholds, ElementsAre(0.45, 0.75));
+  EXPECT_THAT(p.kinds, IsEmpty());
+  EXPECT_EQ(p.max_attempts, 3);
+  EXPECT_EQ(p.expected_output_tokens, 256);
+}
+
+TEST_F(ConfigLoaderTest, ReadsEveryRoutingSetting) {
+  env_["TIER"] = "4";
+  Config config = Load(std::string(kUpstreams) + R"(
+models:
+  - name: big
+    upstream: cloud
+    tier: ${TIER}
+    kind: self-hosted
+    context_window: 1M
+    max_output_tokens: 32k
+    prices: { input: 3, cached_input: 0.3, output: 1.5e1 }
+    supports: { tools: true, vision: yes, json_schema: on, streaming: false }
+  - { name: embed, upstream: cloud, prices: { input: 0.02 }, context_window: 8191 }
+profiles:
+  - name: fast
+    thresholds: [0.2, 0.5, 0.8]
+    kinds: [self-hosted, cloud]
+    max_attempts: 10
+    expected_output_tokens: 1k
+  - { name: one-tier, thresholds: [] }
+)");
+  const Model& m = config.models.at(0);
+  EXPECT_EQ(m.tier, 4);
+  EXPECT_EQ(m.kind, ModelKind::kSelfHosted);
+  EXPECT_EQ(m.context_window, 1'000'000);
+  EXPECT_EQ(m.max_output_tokens, 32'000);
+  EXPECT_DOUBLE_EQ(m.prices.input, 3.0);
+  EXPECT_DOUBLE_EQ(m.prices.cached_input, 0.3);
+  EXPECT_DOUBLE_EQ(m.prices.output, 15.0);
+  EXPECT_TRUE(m.supports.tools);
+  EXPECT_TRUE(m.supports.vision);
+  EXPECT_TRUE(m.supports.json_schema);
+  EXPECT_FALSE(m.supports.streaming);
+  const Model& embed = config.models.at(1);
+  EXPECT_DOUBLE_EQ(embed.prices.cached_input, 0.02);  // defaults to input
+  EXPECT_EQ(embed.prices.output, 0);                  // missing price: 0
+  EXPECT_EQ(embed.max_output_tokens, 4096);
+  ASSERT_EQ(config.profiles.size(), 2u);  // as configured: no default added
+  const Profile& p = config.profiles[0];
+  EXPECT_EQ(p.name, "fast");
+  EXPECT_THAT(p.thresholds, ElementsAre(0.2, 0.5, 0.8));
+  EXPECT_THAT(p.kinds, ElementsAre(ModelKind::kSelfHosted, ModelKind::kCloud));
+  EXPECT_EQ(p.max_attempts, 10);
+  EXPECT_EQ(p.expected_output_tokens, 1000);
+  EXPECT_THAT(config.profiles[1].thresholds, IsEmpty());
+}
+
+TEST_F(ConfigLoaderTest, ShrinksTheDefaultOutputLimitToASmallContextWindow) {
+  Config config = Load(std::string(kUpstreams) +
+                       "models:\n  - { name: m, upstream: cloud, context_window: 2048 }\n");
+  EXPECT_EQ(config.models.at(0).max_output_tokens, 2048);
+}
+
+TEST_F(ConfigLoaderTest, RejectsBadModelRoutingValues) {
+  EXPECT_THAT(Problems(std::string(kUpstreams) + R"(
+models:
+  - { name: a, upstream: cloud, tier: 0, kind: gpu, context_window: 0, max_output_tokens: lots }
+  - { name: b, upstream: cloud, context_window: 8k, max_output_tokens: 16k }
+  - { name: c, upstream: cloud, prices: { input: -1, cached_input: .inf, output: nan } }
+  - { name: d, upstream: cloud, prices: { cached_input: 0.1 } }
+  - { name: e, upstream: cloud, prices: {}, supports: { tools: maybe, streeming: true } }
+  - { name: f, upstream: cloud, prices: 0.15, supports: [tools], context_window: 1.5M }
+)"),
+              ElementsAre("models[0].tier: must be at least 1",
+                          "models[0].kind: must be cloud, edge or self-hosted",
+                          "models[0].context_window: must be at least 1",
+                          "models[0].max_output_tokens: must be a number of tokens such as "
+                          "128000, 128k or 1M",
+                          "models[1].max_output_tokens: must not exceed context_window",
+                          "models[2].prices.input: must not be negative",
+                          "models[2].prices.cached_input: must be a price in USD per 1M tokens, "
+                          "such as 0.15",
+                          "models[2].prices.output: must be a price in USD per 1M tokens, such "
+                          "as 0.15",
+                          "models[3].prices: must give input or output (USD per 1M tokens), or "
+                          "both",
+                          "models[4].prices: must give input or output (USD per 1M tokens), or "
+                          "both",
+                          "models[4].supports.tools: must be true or false",
+                          "models[4].supports.streeming: unknown key (expected one of: tools, "
+                          "vision, json_schema, streaming)",
+                          "models[5].prices: must be a map, not a single value",
+                          "models[5].supports: must be a map, not a list",
+                          StartsWith("models[5].context_window: must be a number of tokens")));
+}
+
+TEST_F(ConfigLoaderTest, RejectsBadProfiles) {
+  EXPECT_THAT(Problems(std::string(kTiered) + R"(
+profiles:
+  - { name: a, thresholds: [0.5, 0.5], kinds: [] }
+  - { name: b, thresholds: [0, 1, x], kinds: [cloud, gpu, cloud] }
+  - { name: c, thresholds: 0.5, kinds: edge, max_attempts: 0, expected_output_tokens: 0 }
+  - { name: d, max_attempts: 11, weight: 2 }
+  - { thresholds: [0.5] }
+  - { name: "x\"y" }
+)"),
+              ElementsAre("profiles[0].thresholds[1]: must be greater than the threshold before it",
+                          "profiles[0].kinds: must list at least one kind (leave it out to allow "
+                          "every kind)",
+                          "profiles[1].thresholds[0]: must be greater than 0 and less than 1",
+                          "profiles[1].thresholds[1]: must be greater than 0 and less than 1",
+                          "profiles[1].thresholds[2]: must be a number between 0 and 1, such as "
+                          "0.45",
+                          "profiles[1].kinds[1]: must be cloud, edge or self-hosted",
+                          "profiles[1].kinds[2]: duplicate kind",
+                          "profiles[2].thresholds: must be a list of scores, not a single value",
+                          "profiles[2].kinds: must be a list of kinds, not a single value",
+                          "profiles[2].max_attempts: must be between 1 and 10",
+                          "profiles[2].expected_output_tokens: must be at least 1",
+                          "profiles[3].max_attempts: must be between 1 and 10",
+                          StartsWith("profiles[3].weight: unknown key (expected one of: name, "
+                                     "thresholds, kinds, max_attempts, expected_output_tokens)"),
+                          "profiles[4].name: is required",
+                          "profiles[5].name: must not contain quotes, backslashes or control "
+                          "characters"));
+}
+
+TEST_F(ConfigLoaderTest, RejectsDuplicateProfileNamesAndNamesOfModels) {
+  EXPECT_THAT(Problems(std::string(kTiered) + R"(
+profiles:
+  - name: auto
+  - name: mid
+  - name: auto
+)"),
+              ElementsAre("profiles[1].name: same as models[1].name (a profile and a model may "
+                          "not share a name)",
+                          "profiles[2].name: duplicate of profiles[0].name"));
+  EXPECT_THAT(Problems(std::string(kTiered) + "  - { name: auto, upstream: cloud }\n"),
+              ElementsAre("models[3].name: is \"auto\", the name of the default routing "
+                          "profile; rename the model or configure profiles"));
+}
+
+TEST_F(ConfigLoaderTest, RequiresANonEmptyProfilesListWhenGiven) {
+  EXPECT_THAT(Problems(std::string(kTiered) + "profiles: []\n"),
+              ElementsAre("profiles: must list at least one entry"));
+  EXPECT_THAT(Problems(std::string(kTiered) + "profiles:\n"),
+              ElementsAre("profiles: must list at least one entry"));
+  EXPECT_THAT(Problems(std::string(kTiered) + "profiles: { name: auto }\n"),
+              ElementsAre("profiles: must be a list, not a map"));
+}
+
+TEST_F(ConfigLoaderTest, RejectsProfilesNoModelCanServe) {
+  EXPECT_THAT(Problems(std::string(kTiered) + R"(
+profiles:
+  - { name: auto }                                # tier 3: big
+  - { name: deep, thresholds: [0.3, 0.6, 0.9] }   # tier 4: none
+  - { name: local, kinds: [edge, self-hosted] }   # tier 3 on the edge: none
+  - { name: local-1, kinds: [edge], thresholds: [] }
+  - { name: hosted, kinds: [self-hosted], thresholds: [] }
+)"),
+              ElementsAre("profiles[1]: no model has tier >= 4",
+                          "profiles[2]: no model of an allowed kind has tier >= 3",
+                          "profiles[4]: no model of an allowed kind has tier >= 1"));
+}
+
+TEST_F(ConfigLoaderTest, RejectsExplicitProfilesWhenNoModelHasATier) {
+  EXPECT_THAT(Problems(std::string(kUpstreams) + kModels + "profiles: [{ name: auto }]\n"),
+              ElementsAre("profiles: no model has a tier, so no profile can route (give models "
+                          "a tier)"));
+}
+
+TEST_F(ConfigLoaderTest, RejectsTheDefaultProfileWhenNoModelReachesItsTopTier) {
+  EXPECT_THAT(
+      Problems(std::string(kUpstreams) + "models:\n  - { name: m, upstream: cloud, tier: 2 }\n"),
+      ElementsAre("profiles: not given, so the default profile \"auto\" is used, but no "
+                  "model has tier >= 3 (add one, or configure profiles)"));
+}
+
+TEST_F(ConfigLoaderTest, SkipsRoutingChecksWhenATierCannotBeRead) {
+  EXPECT_THAT(Problems(std::string(kUpstreams) + R"(
+models: [{ name: m, upstream: cloud, tier: high }]
+profiles: [{ name: auto, thresholds: [0.5, 2] }, { name: p, kinds: [gpu] }]
+)"),
+              ElementsAre("models[0].tier: must be an integer",
+                          "profiles[0].thresholds[1]: must be greater than 0 and less than 1",
+                          "profiles[1].kinds[0]: must be cloud, edge or self-hosted"));
 }
 
 TEST_F(ConfigLoaderTest, ReadsEverySetting) {
@@ -278,7 +529,8 @@ models:
 }
 
 TEST_F(ConfigLoaderTest, RejectsUnknownKeysAtEveryLevel) {
-  EXPECT_THAT(Problems(R"(
+  EXPECT_THAT(
+      Problems(R"(
 listn: {}
 listen: { prot: 1 }
 upstreams:
@@ -289,13 +541,15 @@ upstreams:
 models:
   - { name: small, upstream: cloud, upstream_modle: x }
 )"),
-              ElementsAre("listn: unknown key (expected one of: listen, upstreams, models)",
-                          StartsWith("listen.prot: unknown key (expected one of: address, port, "),
-                          StartsWith("upstreams[0].timeout: unknown key (expected one of: name, "),
-                          "upstreams[0].timeouts.conect: unknown key (expected one of: connect, "
-                          "tls_handshake, first_byte, idle, total)",
-                          "models[0].upstream_modle: unknown key (expected one of: name, "
-                          "upstream, upstream_model)"));
+      ElementsAre(
+          "listn: unknown key (expected one of: listen, upstreams, models, profiles)",
+          StartsWith("listen.prot: unknown key (expected one of: address, port, "),
+          StartsWith("upstreams[0].timeout: unknown key (expected one of: name, "),
+          "upstreams[0].timeouts.conect: unknown key (expected one of: connect, "
+          "tls_handshake, first_byte, idle, total)",
+          "models[0].upstream_modle: unknown key (expected one of: name, "
+          "upstream, upstream_model, tier, kind, context_window, max_output_tokens, prices, "
+          "supports)"));
 }
 
 TEST_F(ConfigLoaderTest, RejectsDuplicateKeysAndNames) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <string>
 
@@ -158,6 +159,71 @@ TEST_F(InterpolateTest, RejectsUnterminatedAndInvalidReferences) {
   EXPECT_EQ(Interpolate("${1X}", env_, &error), std::nullopt);
   EXPECT_EQ(error, "${1X} is not a valid environment variable name");
   EXPECT_EQ(Interpolate("${}", env_, &error), std::nullopt);
+}
+
+TEST(ParseTokenCountTest, AcceptsIntegersAndDecimalSuffixes) {
+  EXPECT_EQ(ParseTokenCount("128000"), 128000);
+  EXPECT_EQ(ParseTokenCount("128k"), 128000);
+  EXPECT_EQ(ParseTokenCount("128K"), 128000);
+  EXPECT_EQ(ParseTokenCount("1M"), 1000000);
+  EXPECT_EQ(ParseTokenCount("0"), 0);
+  std::string error;
+  EXPECT_EQ(ParseTokenCount("1.5M", &error), std::nullopt);
+  EXPECT_EQ(error, "must be a number of tokens such as 128000, 128k or 1M");
+  EXPECT_EQ(ParseTokenCount("1m"), std::nullopt);
+  EXPECT_EQ(ParseTokenCount("-5"), std::nullopt);
+  EXPECT_EQ(ParseTokenCount(""), std::nullopt);
+  EXPECT_EQ(ParseTokenCount("99999999999999999999"), std::nullopt);
+}
+
+TEST(ParseNumberTest, AcceptsFiniteDecimalsOnly) {
+  EXPECT_EQ(ParseNumber("0.15"), 0.15);
+  EXPECT_EQ(ParseNumber("3"), 3.0);
+  EXPECT_EQ(ParseNumber("1e-3"), 0.001);
+  EXPECT_EQ(ParseNumber("-2.5"), -2.5);
+  std::string error;
+  EXPECT_EQ(ParseNumber("inf", &error), std::nullopt);
+  EXPECT_EQ(error, "must be a number such as 0.15");
+  for (const char* bad : {"nan", ".inf", "1e999", "0x10", "+1", "1.5 ", "", "$1"})
+    EXPECT_EQ(ParseNumber(bad), std::nullopt) << bad;
+}
+
+TEST(ParseModelKindTest, NamesRoundTrip) {
+  for (ModelKind kind : {ModelKind::kCloud, ModelKind::kEdge, ModelKind::kSelfHosted})
+    EXPECT_EQ(ParseModelKind(ModelKindName(kind)), kind);
+  EXPECT_EQ(ModelKindName(ModelKind::kSelfHosted), "self-hosted");
+  std::string error;
+  EXPECT_EQ(ParseModelKind("self_hosted", &error), std::nullopt);
+  EXPECT_EQ(error, "must be cloud, edge or self-hosted");
+  EXPECT_EQ(ParseModelKind("Cloud"), std::nullopt);
+}
+
+TEST(ParseIntTest, ChecksTheRange) {
+  std::string error;
+  EXPECT_EQ(ParseInt("7", 1, 10), 7);
+  EXPECT_EQ(ParseInt("11", 1, 10, &error), std::nullopt);
+  EXPECT_EQ(error, "must be between 1 and 10");
+  EXPECT_EQ(ParseInt("0", 1, std::numeric_limits<int>::max(), &error), std::nullopt);
+  EXPECT_EQ(error, "must be at least 1");
+  EXPECT_EQ(ParseInt("1x", 1, 10, &error), std::nullopt);
+  EXPECT_EQ(error, "must be an integer");
+  EXPECT_EQ(ParseInt("99999999999999999999", 0, 10, &error), std::nullopt);
+  EXPECT_EQ(error, "must be between 0 and 10");
+}
+
+TEST(ParseBoolTest, AcceptsYamlSpellings) {
+  for (const char* yes : {"true", "True", "yes", "ON"}) EXPECT_EQ(ParseBool(yes), true) << yes;
+  for (const char* no : {"false", "No", "off"}) EXPECT_EQ(ParseBool(no), false) << no;
+  std::string error;
+  EXPECT_EQ(ParseBool("1", &error), std::nullopt);
+  EXPECT_EQ(error, "must be true or false");
+}
+
+TEST(NameProblemTest, RejectsEmptyAndCharactersThatNeedEscaping) {
+  EXPECT_EQ(NameProblem("gpt-4o-mini"), nullptr);
+  EXPECT_EQ(NameProblem("llama3.2:3b"), nullptr);
+  EXPECT_STREQ(NameProblem(""), "must not be empty");
+  for (const char* bad : {"a\"b", "a\\b", "a\nb", "a\tb"}) EXPECT_NE(NameProblem(bad), nullptr);
 }
 
 }  // namespace

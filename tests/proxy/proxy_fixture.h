@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -64,7 +65,8 @@ class ProxyTest : public ::testing::Test {
 
   // The proxy in front of the mock ("mock") and of a port nobody listens on ("dead").
   void StartProxy(const std::string& upstream_extra = "", const std::string& listen_extra = "",
-                  const std::string& base_url = "") {
+                  const std::string& base_url = "",
+                  const std::function<void(config::Config&)>& tweak = {}) {
     const std::string yaml = fmt::format(R"(
 listen:
   address: 127.0.0.1
@@ -96,7 +98,9 @@ models:
       if (name == "MOCK_KEY") return kUpstreamKey;
       return std::nullopt;
     };
-    auto runtime = Runtime::Build(config::LoadConfigString(yaml, env));
+    config::Config config = config::LoadConfigString(yaml, env);
+    if (tweak) tweak(config);
+    auto runtime = Runtime::Build(std::move(config));
     ServerOptions options;
     options.access_log_fd =
         ::open(access_log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
