@@ -16,6 +16,7 @@
 #include "classifiers/model_io.h"
 #include "classifiers/tiers.h"
 #include "classifiers/trainer.h"
+#include "config/config_loader.h"
 
 namespace switchyard::classifiers {
 namespace {
@@ -175,12 +176,22 @@ int RunClassify(const CommandOptions& o) {
   const std::string path = o.model.empty() ? DefaultModelPath() : o.model;
   std::shared_ptr<const Model> model;
   if (Status s = LoadModel(path, &model); !s.ok()) return Fail(s);
-  if (!o.config.empty())
-    fmt::print(stderr,
-               "note: --config is accepted but its thresholds are not wired yet; "
-               "using the built-in tier thresholds\n");
+  // The tier is the one the config's default profile ("auto", else the first) would require.
+  std::vector<double> thresholds(std::begin(kDefaultTierThresholds), std::end(kDefaultTierThresholds));
+  if (!o.config.empty()) {
+    try {
+      const config::Config cfg = config::LoadConfigFile(o.config);
+      const config::Profile* profile = nullptr;
+      for (const auto& p : cfg.profiles)
+        if (!profile || p.name == "auto") profile = &p;
+      if (!profile) return Fail(Status::Error(o.config + ": the config has no routing profile"));
+      thresholds = profile->thresholds;
+    } catch (const config::ConfigError& e) {
+      return Fail(Status::Error(fmt::format("{}:\n{}", o.config, e.what())));
+    }
+  }
   std::ios::sync_with_stdio(false);
-  return ClassifyStream(std::cin, std::cout, *model, kDefaultTierThresholds) > 0 ? 1 : 0;
+  return ClassifyStream(std::cin, std::cout, *model, thresholds) > 0 ? 1 : 0;
 }
 
 template <typename Fn>
@@ -250,7 +261,7 @@ void AddCommands(CLI::App& app) {
 
   auto* classify = app.add_subcommand(
       "classify", "Score chat request bodies (one JSON object per stdin line) -> JSON lines");
-  classify->add_option("-c,--config", o->config, "Routing config (tier thresholds; not wired yet)");
+  classify->add_option("-c,--config", o->config, "Routing config: tiers follow its \"auto\" (else first) profile");
   classify->add_option("--model", o->model, "Model file (default: the committed model)");
   classify->callback([o] { RunOrThrow([&] { return RunClassify(*o); }); });
 }
