@@ -1,5 +1,5 @@
 // The switchyard command: `serve` runs the proxy, `check-config` validates a config file;
-// `train`, `eval` and `classify` come from classifiers/.
+// `train`, `eval` and `classify` come from classifiers/; `demo` from proxy/demo.h.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -9,6 +9,7 @@
 
 #include "classifiers/commands.h"
 #include "config/config_loader.h"
+#include "proxy/demo.h"
 #include "proxy/runtime.h"
 #include "proxy/server.h"
 
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
   check->add_option("file", check_path, "Config file (YAML)")->required();
 
   switchyard::classifiers::AddCommands(app);  // train, eval, classify
+  switchyard::AddDemoCommand(app);
   CLI11_PARSE(app, argc, argv);
   try {
     if (*serve) return Serve(config_path, port, threads, access_log);

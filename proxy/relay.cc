@@ -170,16 +170,22 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
   std::array<char, kStreamReadSize> buffer;
   upstream::Failure failure;
   while (!parser.is_done()) {
-    parser.get().body().data = buffer.data();
-    parser.get().body().size = buffer.size();
-    failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);
-    if (failure) break;
-    const std::size_t got = buffer.size() - parser.get().body().size;
+    // The parser yields one upstream chunk per call; drain every chunk one socket read
+    // brought in before writing, so the client gets one write per read, not per event.
+    std::size_t got = 0;
+    do {
+      parser.get().body().data = buffer.data() + got;
+      parser.get().body().size = buffer.size() - got;
+      failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);
+      got = buffer.size() - parser.get().body().size;
+    } while (!failure && !parser.is_done() && conn.next_chunk_buffered() && got < buffer.size());
     const std::string_view events = sse.Feed({buffer.data(), got});
-    if (events.empty()) continue;
-    const auto chunk = http::make_chunk(asio::buffer(events));
-    if (!co_await WriteToClient(ctx, chunk, timeouts.idle))
-      co_return false;  // the connection is dropped, which cancels the upstream request
+    if (!events.empty()) {
+      const auto chunk = http::make_chunk(asio::buffer(events));
+      if (!co_await WriteToClient(ctx, chunk, timeouts.idle))
+        co_return false;  // the connection is dropped, which cancels the upstream request
+    }
+    if (failure) break;
   }
   std::string tail(sse.partial());  // a last event without its blank line
   if (failure) {

@@ -85,11 +85,11 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
     rt->models_.push_back(std::move(m));
   }
   for (const auto& profile : rt->config_.profiles) {
-    rt->profiles_.push_back({&profile});
-    rt->models_list_json_ += R"(,{"id":")";
-    openai::AppendJsonEscaped(rt->models_list_json_, profile.name);
-    rt->models_list_json_ +=
-        fmt::format(R"(","object":"model","created":{},"owned_by":"switchyard"}})", created);
+    std::string json = R"({"id":")";
+    openai::AppendJsonEscaped(json, profile.name);
+    json += fmt::format(R"(","object":"model","created":{},"owned_by":"switchyard"}})", created);
+    rt->models_list_json_ += ',' + json;
+    rt->profiles_.push_back({&profile, std::move(json)});
   }
   rt->models_list_json_ += "]}";
   for (const auto& m : rt->models_) rt->model_by_name_.emplace(m.config->name, m.index);

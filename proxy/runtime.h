@@ -32,6 +32,7 @@ struct ModelRuntime {
 
 struct ProfileRuntime {
   const config::Profile* config = nullptr;
+  std::string json;  // this profile's object in /v1/models
 };
 
 class Runtime {

@@ -74,6 +74,8 @@ static Reply LocalReply(const RequestContext& ctx) {
   const std::string_view id = ctx.path.substr(std::string_view("/v1/models/").size());
   if (const ModelRuntime* model = rt.FindModel(id))
     return {http::status::ok, "application/json", model->json};
+  if (const ProfileRuntime* profile = rt.FindProfile(id))
+    return {http::status::ok, "application/json", profile->json};
   const openai::ApiError error = openai::NotFound(
       fmt::format("The model '{}' does not exist.", id.substr(0, 256)), "model_not_found");
   return {error.status, "application/json", openai::ErrorBody(error)};

@@ -54,6 +54,9 @@ class Connection {
 
   // Bytes already read past the previous response: a reusable connection has none.
   bool has_unread_bytes() const { return buffer_.size() != 0; }
+  // Read but not yet parsed: more than a chunk's trailing CRLF means the next chunk has
+  // started arriving, so parsing on will not wait for the network.
+  bool next_chunk_buffered() const { return buffer_.size() > 2; }
 
   // An idle connection is usable if the upstream has neither closed it nor sent anything
   // (a close_notify or stray bytes). One non-blocking peek; the common stale keep-alive

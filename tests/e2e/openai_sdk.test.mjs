@@ -1,6 +1,8 @@
 // The official `openai` SDK against switchyard (run by run_e2e.sh, which starts the mock
-// upstream and the proxy and sets OPENAI_BASE_URL). The config maps gpt-4o-mini and
+// upstream and the proxy and sets OPENAI_BASE_URL). The config maps gpt-4o-mini, gpt-4o and
 // text-embedding-3-small through unchanged and llama3.2-3b to upstream_model llama3.2:3b.
+// For routing, llama3.2-3b is tier 1 (free, no tools), gpt-4o-mini tier 2 and gpt-4o tier 3
+// (both with tools); the embedding model has no tier. Profiles: auto, auto-cheap.
 // The mock answers deterministically: `n` words of content with usage counting them,
 // and echoes the model it was sent; x-mock-* request headers tune it per request.
 //
@@ -25,6 +27,14 @@ const EDGE = 'llama3.2-3b';
 const EDGE_UPSTREAM = 'llama3.2:3b';
 const EMBEDDING = 'text-embedding-3-small';
 const messages = [{ role: 'user', content: 'Say hello in a few words.' }];
+
+// Routing: the profiles and the tiered models of run_e2e.sh's config, with what the mock
+// echoes as `model` for each (their upstream_model).
+const AUTO = 'auto';
+const AUTO_CHEAP = 'auto-cheap';
+const STRONG = 'gpt-4o';
+const TIERS = { [EDGE]: 1, [CHAT]: 2, [STRONG]: 3 };
+const UPSTREAM_MODEL = { [EDGE]: EDGE_UPSTREAM, [CHAT]: CHAT, [STRONG]: STRONG };
 
 function assertUsage(usage) {
   assert.ok(usage, 'usage is present');
@@ -332,4 +342,216 @@ test('an x-request-id that is not a sane token is replaced', async () => {
     .withResponse();
   const id = response.headers.get('x-request-id');
   assert.ok(id && id !== tooLong, `replaced, got ${id}`);
+});
+
+// ---- routing: model "auto" ----
+
+// The x-switchyard-* headers of a routed response; checks they are consistent.
+function routedTo(headers) {
+  const model = headers.get('x-switchyard-model');
+  assert.ok(model in TIERS, `x-switchyard-model names a tiered model, got ${model}`);
+  assert.equal(headers.get('x-switchyard-upstream'), 'mock');
+  const tier = headers.get('x-switchyard-tier');
+  assert.match(tier ?? '', /^\d+$/, `x-switchyard-tier is a number, got ${tier}`);
+  assert.equal(Number(tier), TIERS[model], `x-switchyard-tier is ${model}'s tier`);
+  const score = Number(headers.get('x-switchyard-score'));
+  assert.ok(score >= 0 && score <= 1, `x-switchyard-score in [0, 1], got ${headers.get('x-switchyard-score')}`);
+  return model;
+}
+
+// POST /v1/route/explain with plain fetch (the SDK has no method for it).
+async function explain(body, headers = {}) {
+  const response = await fetch(`${baseURL}/route/explain`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test-unused', ...headers },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, `explain answered ${response.status}`);
+  assert.match(response.headers.get('content-type'), /^application\/json/);
+  const decision = await response.json();
+  assert.equal(decision.profile, body.model);
+  assert.equal(typeof decision.score, 'number');
+  assert.ok(Number.isInteger(decision.required_tier) && decision.required_tier >= 1);
+  assert.ok(Array.isArray(decision.candidates));
+  assert.deepEqual(decision.candidates.map((c) => c.model).sort(), Object.keys(TIERS).sort(),
+    'every tiered model is a candidate; the tierless embedding model is not');
+  for (const c of decision.candidates) {
+    assert.equal(c.upstream, 'mock');
+    assert.equal(c.tier, TIERS[c.model]);
+    assert.equal(typeof c.kept, 'boolean');
+    assert.equal(typeof c.expected_cost_usd, 'number');
+    if (c.kept) assert.equal(c.dropped, undefined, `${c.model} kept without a drop reason`);
+    else assert.equal(typeof c.dropped, 'string', `${c.model} dropped with a reason`);
+  }
+  const kept = decision.candidates.filter((c) => c.kept).map((c) => c.model);
+  assert.ok(Array.isArray(decision.fallbacks));
+  if (kept.length) {
+    assert.equal(decision.choice, kept[0], 'the choice is the first (cheapest) kept candidate');
+    assert.deepEqual(decision.fallbacks, kept.slice(1, 3), 'the next kept ones are the fallbacks');
+  } else {
+    assert.equal(decision.choice, null);
+    assert.deepEqual(decision.fallbacks, []);
+  }
+  return decision;
+}
+
+test('routing: chat with model "auto" goes to a tiered model and says which', async () => {
+  const { data, response } = await client.chat.completions
+    .create({ model: AUTO, messages })
+    .withResponse();
+  assert.equal(response.status, 200);
+  const model = routedTo(response.headers);
+  assert.equal(data.model, UPSTREAM_MODEL[model], 'the mock got the chosen model\'s upstream_model');
+  assert.ok(data.choices[0].message.content.length > 0);
+  assertUsage(data.usage);
+  assert.ok(response.headers.get('x-request-id'));
+
+  // The same request, explained, chooses the same model (the classifier is deterministic and
+  // the models' costs differ).
+  const decision = await explain({ model: AUTO, messages });
+  assert.equal(decision.choice, model);
+  assert.ok(TIERS[model] >= decision.required_tier);
+});
+
+test('routing: models named explicitly carry no x-switchyard-* headers', async () => {
+  const { response } = await client.chat.completions.create({ model: CHAT, messages }).withResponse();
+  assert.equal(response.headers.get('x-switchyard-model'), null);
+});
+
+test('routing: streaming chat through "auto" with include_usage', async () => {
+  const { data: stream, response } = await client.chat.completions
+    .create({ model: AUTO, messages, stream: true, stream_options: { include_usage: true } })
+    .withResponse();
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /^text\/event-stream/);
+  const model = routedTo(response.headers);
+  const { chunks, content, finishReasons } = await collectChat(stream);
+  assert.ok(content.length > 0, 'streamed content is not empty');
+  assert.deepEqual(finishReasons, ['stop']);
+  const usageChunks = chunks.filter((c) => c.choices.length === 0);
+  assert.equal(usageChunks.length, 1, 'exactly one chunk with empty choices');
+  assert.equal(usageChunks[0], chunks.at(-1), 'the usage chunk is the last one');
+  assertUsage(usageChunks[0].usage);
+  assert.equal(usageChunks[0].usage.completion_tokens, words(content));
+  assert.ok(chunks.every((c) => c.model === UPSTREAM_MODEL[model]));
+});
+
+test('routing: x-switchyard-min-tier: 3 lands on the tier-3 model', async () => {
+  const headers = { 'x-switchyard-min-tier': '3' };
+  const { data, response } = await client.chat.completions
+    .create({ model: AUTO, messages }, { headers })
+    .withResponse();
+  assert.equal(routedTo(response.headers), STRONG);
+  assert.equal(response.headers.get('x-switchyard-tier'), '3');
+  assert.equal(data.model, STRONG);
+
+  const streamed = await client.chat.completions
+    .create({ model: AUTO, messages, stream: true }, { headers })
+    .withResponse();
+  assert.equal(routedTo(streamed.response.headers), STRONG);
+  assert.ok((await collectChat(streamed.data)).content.length > 0);
+
+  const decision = await explain({ model: AUTO, messages }, headers);
+  assert.equal(decision.required_tier, 3);
+  assert.equal(decision.choice, STRONG);
+  for (const c of decision.candidates.filter((c) => c.model !== STRONG)) {
+    assert.equal(c.kept, false, `${c.model} is dropped at tier 3`);
+    assert.equal(c.dropped, 'tier below the required tier');
+  }
+});
+
+test('routing: a bad x-switchyard-min-tier, or one no model reaches, is a 400', async () => {
+  for (const value of ['zero', '0', '2x']) {
+    await assert.rejects(
+      client.chat.completions.create({ model: AUTO, messages }, { headers: { 'x-switchyard-min-tier': value } }),
+      (err) => {
+        assert.ok(err instanceof OpenAI.BadRequestError, `${value}: got ${err?.constructor?.name}: ${err}`);
+        assert.equal(err.code, 'invalid_header');
+        return true;
+      },
+    );
+  }
+  await assert.rejects(
+    client.chat.completions.create({ model: AUTO, messages }, { headers: { 'x-switchyard-min-tier': '4' } }),
+    (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, `got ${err?.constructor?.name}: ${err}`);
+      assert.equal(err.code, 'no_model_available');
+      return true;
+    },
+  );
+});
+
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+
+test('routing: a request with tools never lands on the model without tool support', async () => {
+  const body = { model: AUTO, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [weatherTool] };
+  for (const stream of [false, true]) {
+    const { data, response } = await client.chat.completions.create({ ...body, stream }).withResponse();
+    const model = routedTo(response.headers);
+    assert.notEqual(model, EDGE, `stream=${stream}: tools went to ${model}`);
+    if (stream) await collectChat(data);
+  }
+  const decision = await explain(body);
+  const edge = decision.candidates.find((c) => c.model === EDGE);
+  assert.equal(edge.kept, false, 'llama3.2-3b is dropped for a request with tools');
+  if (decision.required_tier <= 1) assert.equal(edge.dropped, 'no tool support');
+  assert.notEqual(decision.choice, EDGE);
+  assert.ok([CHAT, STRONG].includes(decision.choice), `choice ${decision.choice}`);
+});
+
+test('routing: models.list() includes the profiles, owned by switchyard', async () => {
+  const byId = new Map();
+  for await (const model of client.models.list()) byId.set(model.id, model);
+  for (const id of [AUTO, AUTO_CHEAP]) {
+    assert.ok(byId.has(id), `${id} in ${[...byId.keys()]}`);
+    assert.equal(byId.get(id).object, 'model');
+    assert.equal(byId.get(id).owned_by, 'switchyard');
+  }
+  for (const id of [CHAT, STRONG, EDGE, EMBEDDING]) assert.ok(byId.has(id), `${id} listed`);
+});
+
+test('routing: /v1/route/explain returns the decision', async () => {
+  const body = { model: AUTO, messages };
+  const decision = await explain(body);
+  assert.ok(decision.choice in TIERS, `choice ${decision.choice} is a configured model`);
+  assert.ok(decision.candidates.some((c) => c.kept), 'some candidate is kept');
+  assert.ok(decision.score >= 0 && decision.score <= 1);
+  for (const c of decision.candidates)
+    if (c.tier < decision.required_tier) assert.equal(c.dropped, 'tier below the required tier');
+
+  // auto-cheap's thresholds are higher: the same score never needs a higher tier there.
+  const cheap = await explain({ ...body, model: AUTO_CHEAP });
+  assert.equal(cheap.score, decision.score);
+  assert.ok(cheap.required_tier <= decision.required_tier);
+
+  // A model that is not a profile cannot be explained.
+  const response = await fetch(`${baseURL}/route/explain`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: CHAT, messages }),
+  });
+  assert.equal(response.status, 404);
+  assert.equal(typeof (await response.json()).error?.message, 'string');
+});
+
+test('routing: concurrent "auto" requests all succeed', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      client.chat.completions
+        .create({ model: i % 2 ? AUTO : AUTO_CHEAP, messages: [{ role: 'user', content: `request ${i}` }] })
+        .withResponse(),
+    ),
+  );
+  for (const { data, response } of results) {
+    const model = routedTo(response.headers);
+    assert.equal(data.model, UPSTREAM_MODEL[model]);
+    assert.ok(data.choices[0].message.content.length > 0);
+  }
 });

@@ -130,14 +130,36 @@ upstreams:
     base_url: http://127.0.0.1:${mock_port}/v1
     timeouts: { connect: 1s, first_byte: 10s, idle: 10s, total: 30s }
 
+# Tiered models are routing candidates for the profiles below; openai_sdk.test.mjs relies
+# on llama3.2-3b being the free tier-1 model without tools, gpt-4o-mini the cheapest with
+# tools, and gpt-4o the only tier-3 model. The embedding model has no tier: by name only.
 models:
   - name: gpt-4o-mini
     upstream: mock
+    tier: 2
+    prices: { input: 0.15, cached_input: 0.075, output: 0.60 }
+    supports: { tools: true, vision: true, json_schema: true }
+  - name: gpt-4o
+    upstream: mock
+    tier: 3
+    prices: { input: 2.50, cached_input: 1.25, output: 10.00 }
+    supports: { tools: true, vision: true, json_schema: true }
   - name: llama3.2-3b
     upstream: mock
     upstream_model: llama3.2:3b
+    tier: 1
+    kind: edge
+    max_output_tokens: 2048
+    prices: { input: 0, output: 0 }
+    supports: { tools: false }
   - name: text-embedding-3-small
     upstream: mock
+    prices: { input: 0.02 }
+
+profiles:
+  - name: auto                # defaults: thresholds [0.45, 0.75], every kind
+  - name: auto-cheap
+    thresholds: [0.7, 0.9]
 YAML
 
 "$proxy_bin" serve --config "$work/e2e.yaml" --threads 2 --access-log "$work/access.log" \

@@ -202,6 +202,7 @@ TEST_F(AutoRouteTest, ExplainsTheDecisionWithoutCallingAnUpstream) {
 TEST_F(AutoRouteTest, ListsProfilesBesideTheModels) {
   StartRouted();
   EXPECT_NE(Get("/v1/models").body.find(R"({"id":"auto","object":"model")"), std::string::npos);
+  EXPECT_NE(Get("/v1/models/auto").body.find(R"("owned_by":"switchyard")"), std::string::npos);
 }
 
 TEST_F(AutoRouteTest, ExplicitModelsStillGoStraightToTheirUpstream) {
