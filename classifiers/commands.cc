@@ -106,9 +106,10 @@ int RunTrain(CommandOptions o) {
   ModelParams params = Fit(EncodeExamples(data, o.train), {}, o.train);
   params.description = fmt::format(
       "switchyard train: {} prompts, target {}, seed {}, epochs {}, hash_bits {}, lr {}, "
-      "l2_dense {}, l2_hashed {}",
+      "l2_dense {}, l2_hashed {}, learned_weight {}, rules_weight {}",
       data.size(), TargetName(o.train.target), o.seed, o.train.epochs, o.train.hash_bits,
-      o.train.learning_rate, o.train.l2_dense, o.train.l2_hashed);
+      o.train.learning_rate, o.train.l2_dense, o.train.l2_hashed, o.train.learned_weight,
+      o.train.rules_weight);
   if (Status s = SaveModel(params, o.out); !s.ok()) return Fail(s);
   fmt::print(stderr, "wrote {} ({} hashed weights)\n", o.out, params.hashed.size());
   return 0;
@@ -239,6 +240,12 @@ void AddCommands(CLI::App& app) {
     sub->add_option("--l2-dense", o->train.l2_dense, "L2 towards the priors")
         ->capture_default_str();
     sub->add_option("--l2-hashed", o->train.l2_hashed, "L2 on n-gram weights")
+        ->capture_default_str();
+    sub->add_option("--learned-weight", o->train.learned_weight,
+                    "Weight of the learned model's calibrated logit in the blend")
+        ->capture_default_str();
+    sub->add_option("--rules-weight", o->train.rules_weight,
+                    "Weight of the hand-set rules' evidence in the blend (0: learned only)")
         ->capture_default_str();
     sub->add_option("--target", o->target, "gain, weak-wrong or strong-gain")
         ->capture_default_str();

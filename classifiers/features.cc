@@ -15,7 +15,8 @@ constexpr const char* kNames[kDenseFeatureCount] = {
     "tool_count",       "json_schema",     "json_object",         "tool_messages",
     "image_parts",      "max_tokens",      "avg_word_length",     "long_word_share",
     "upper_share",      "non_ascii_share", "sentences",           "words_per_sentence",
-    "code_cues",        "simple_task_cues"};
+    "code_cues",        "simple_task_cues", "chit_chat_cues",      "design_cues",
+    "step_cues"};
 
 float Log1p(int64_t v) {
   return static_cast<float>(std::log1p(static_cast<double>(std::max<int64_t>(v, 0))));
@@ -24,6 +25,17 @@ float Per100(int64_t count, int64_t bytes) {
   return bytes > 0 ? 100.0f * static_cast<float>(count) / static_cast<float>(bytes) : 0.0f;
 }
 bool IsSystem(const std::string& role) { return role == "system" || role == "developer"; }
+
+// Texts of about this many bytes count half their own share value and half the typical one.
+constexpr float kShareShrinkBytes = 64.0f;
+
+// A rate measured on `bytes` of text, shrunk towards the feature's typical value and capped.
+float Shrunk(int feature, float raw, int64_t bytes, float cap) {
+  const float b = static_cast<float>(bytes);
+  const float trust = b / (b + kShareShrinkBytes);
+  const float center = DenseFeatureCenter(feature);
+  return center + (std::min(raw, cap) - center) * trust;
+}
 
 }  // namespace
 
@@ -112,8 +124,9 @@ void ExtractFeatures(const ChatRequest& request, Features* out, TokenSink* sink)
   d[kAssistantTurns] = Log1p(assistant_turns);
   d[kCodeBlocks] = Log1p((task.code_fences + 1) / 2 + code_fences_elsewhere);
   d[kCodeLanguages] = static_cast<float>(std::min(CountLanguages(task.code_languages), 4));
-  d[kCodeSymbolShare] = Per100(task.code_symbols, task.bytes);
-  d[kDigitShare] = Per100(task.digits, task.bytes);
+  d[kCodeSymbolShare] =
+      Shrunk(kCodeSymbolShare, Per100(task.code_symbols, task.bytes), task.bytes, 12.0f);
+  d[kDigitShare] = Shrunk(kDigitShare, Per100(task.digits, task.bytes), task.bytes, 20.0f);
   d[kNumbers] = Log1p(task.numbers);
   d[kMathOperators] = Log1p(task.math_ops);
   d[kLatex] = Log1p(task.latex);
@@ -131,16 +144,23 @@ void ExtractFeatures(const ChatRequest& request, Features* out, TokenSink* sink)
   d[kToolMessages] = Log1p(tool_messages);
   d[kImageParts] = Log1p(images);
   d[kMaxTokens] = request.max_tokens > 0 ? Log1p(request.max_tokens) : 0.0f;
-  d[kAvgWordLength] =
-      task.words > 0 ? static_cast<float>(task.word_bytes) / static_cast<float>(task.words) : 0.0f;
-  d[kLongWordShare] =
-      task.words > 0 ? static_cast<float>(task.long_words) / static_cast<float>(task.words) : 0.0f;
-  d[kUpperShare] = Per100(task.upper, task.bytes);
-  d[kNonAsciiShare] = Per100(task.non_ascii, task.bytes);
+  d[kAvgWordLength] = Shrunk(
+      kAvgWordLength,
+      task.words > 0 ? static_cast<float>(task.word_bytes) / static_cast<float>(task.words) : 0.0f,
+      task.bytes, 12.0f);
+  d[kLongWordShare] = Shrunk(
+      kLongWordShare,
+      task.words > 0 ? static_cast<float>(task.long_words) / static_cast<float>(task.words) : 0.0f,
+      task.bytes, 1.0f);
+  d[kUpperShare] = Shrunk(kUpperShare, Per100(task.upper, task.bytes), task.bytes, 10.0f);
+  d[kNonAsciiShare] = Shrunk(kNonAsciiShare, Per100(task.non_ascii, task.bytes), task.bytes, 50.0f);
   d[kSentences] = Log1p(task.sentences);
   d[kWordsPerSentence] = Log1p(task.words / std::max<int64_t>(task.sentences, 1));
   d[kCodeCues] = Log1p(task.code_cues);
   d[kSimpleTaskCues] = Log1p(task.simple_task_cues);
+  d[kChitChatCues] = Log1p(task.chit_chat_cues);
+  d[kDesignCues] = Log1p(task.design_cues);
+  d[kStepCues] = Log1p(task.step_cues);
   out->estimated_prompt_tokens =
       EstimateTokens(all_bytes) + 4 * static_cast<int64_t>(request.messages.size());
 }

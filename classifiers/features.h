@@ -40,6 +40,9 @@ enum DenseFeature : int {
   kToolMessages,  // log1p(tool results and assistant tool calls)
   kImageParts,    // log1p(non-text content parts)
   kMaxTokens,     // log1p(max_tokens), 0 when absent
+  // The share features below are shrunk towards their typical value for short texts (a 3-byte
+  // "Hi!" says little about upper-case or digit rates) and capped, so no learned weight can
+  // extrapolate from them on text unlike the training data.
   kAvgWordLength,
   kLongWordShare,     // words of >= 9 letters per word
   kUpperShare,        // upper-case letters per 100 bytes
@@ -47,7 +50,10 @@ enum DenseFeature : int {
   kSentences,         // log1p(sentences)
   kWordsPerSentence,  // log1p(words / sentences)
   kCodeCues,          // log1p(code, implement, debug, ...)
-  kSimpleTaskCues,    // log1p(hello, translate, summarize, ...)
+  kSimpleTaskCues,    // log1p(translate, summarize, extract, classify, ...)
+  kChitChatCues,      // log1p(hi, thanks, ok, bye, ...)
+  kDesignCues,        // log1p(architecture, distributed, trade-off, latency, ...)
+  kStepCues,          // log1p(then, first, finally, each, plan, ...)
   kDenseFeatureCount
 };
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "classifiers/rules.h"
+
 namespace switchyard::classifiers {
 namespace {
 
@@ -129,28 +131,46 @@ ScoreResult Model::Score(const ChatRequest& request, bool explain) const {
   ScoringHasher hasher(params_, explain);
   ExtractFeatures(request, &features, &hasher);
   result.estimated_prompt_tokens = features.estimated_prompt_tokens;
-  double logit = params_.bias;
+  // Learned part, in its own calibrated logit units.
+  const double learned_unit = params_.score_scale * params_.learned_weight * params_.blend_scale;
+  double learned = 0.0;
   for (int i = 0; i < kDenseFeatureCount; ++i) {
     const float z = (features.dense[i] - params_.mean[i]) * params_.inv_scale[i];
     const float c = params_.dense[i] * z;
-    logit += c;
+    learned += c;
     if (!explain || c == 0.0f) continue;
     Contribution contribution;
     SetName(&contribution, DenseFeatureName(i), {}, {});
-    contribution.value = c * params_.score_scale;
+    contribution.value = static_cast<float>(c * learned_unit);
     Offer(contribution, &result);
   }
   const double scale = NgramScale(hasher.count());
-  logit += hasher.sum() * scale;
+  learned += hasher.sum() * scale;
   for (int i = 0; i < hasher.slot_count(); ++i) {
     Contribution contribution = hasher.slot(i);
-    contribution.value = static_cast<float>(contribution.value * scale * params_.score_scale);
+    contribution.value = static_cast<float>(contribution.value * scale * learned_unit);
     Offer(contribution, &result);
   }
-  result.logit = logit;
-  result.evidence = logit - params_.bias;
-  result.score =
-      1.0 / (1.0 + std::exp(-(result.evidence - params_.score_center) * params_.score_scale));
+  const double learned_logit = (learned - params_.score_center) * params_.score_scale;
+  // Transparent rules.
+  RuleSums rules;
+  if (params_.rules_weight != 0.0f) {
+    std::array<float, kDenseFeatureCount> parts{};
+    rules = RuleEvidence(features.dense, explain ? &parts : nullptr);
+    for (int i = 0; explain && i < kDenseFeatureCount; ++i) {
+      if (parts[i] == 0.0f) continue;
+      Contribution contribution;
+      SetName(&contribution, "rule:", DenseFeatureName(i), {});
+      contribution.value = parts[i] * params_.rules_weight *
+                           (RuleFor(i).intent ? 1.0f : params_.blend_scale);
+      Offer(contribution, &result);
+    }
+  }
+  const double blended = params_.learned_weight * learned_logit + params_.rules_weight * rules.size;
+  result.logit = (blended - params_.blend_center) * params_.blend_scale +
+                 params_.rules_weight * rules.intent;
+  result.evidence = result.logit;
+  result.score = 1.0 / (1.0 + std::exp(-result.logit));
   return result;
 }
 

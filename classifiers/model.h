@@ -1,9 +1,12 @@
-// The learned scorer: a logistic model over the standardised dense features plus hashed word
-// unigrams and bigrams of the last user message. A Model is immutable once built or loaded:
+// The complexity scorer: a blend of (1) a learned logistic model over the standardised dense
+// features plus hashed word unigrams and bigrams of the last user message and (2) the
+// transparent hand-set rules of rules.h, each in logit units, then calibrated. A Model is
+// immutable once built or loaded:
 // share it as std::shared_ptr<const Model> across threads; Score() is reentrant, allocates
 // nothing and reads only the request it is given.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -24,6 +27,15 @@ struct ModelParams {
   // share of the reference prompts"), whatever the target's base rate.
   float score_center = 0.0f;
   float score_scale = 1.0f;
+  // The blend: logit = (learned_weight * learned calibrated logit + rules_weight * size rules
+  // - blend_center) * blend_scale + rules_weight * intent rules (rules.h), score =
+  // sigmoid(logit); blend_center and blend_scale are set after training like score_center /
+  // score_scale (median training prompt 0.5, 90th percentile 0.9) on the logit without the
+  // intent rules. The defaults are the learned model alone.
+  float learned_weight = 1.0f;
+  float rules_weight = 0.0f;
+  float blend_center = 0.0f;
+  float blend_scale = 1.0f;
   std::array<float, kDenseFeatureCount> mean{};  // dense standardisation: (x - mean) * inv_scale
   std::array<float, kDenseFeatureCount> inv_scale{};
   std::array<float, kDenseFeatureCount> dense{};  // weights of the standardised dense features
@@ -43,8 +55,8 @@ struct Contribution {
 struct ScoreResult {
   static constexpr int kMaxContributions = 6;
   double score = 0.0;  // in [0, 1], monotone in evidence; higher = needs a stronger model
-  double logit = 0.0;
-  double evidence = 0.0;  // logit without the intercept: what the request's features add
+  double logit = 0.0;     // the calibrated logit: score = sigmoid(logit)
+  double evidence = 0.0;  // what ranks requests: the logit plus a constant (same order as score)
   int64_t estimated_prompt_tokens = 0;
   int contribution_count = 0;  // the largest |contributions|, largest first
   std::array<Contribution, kMaxContributions> contributions;
@@ -72,9 +84,12 @@ class NgramHasher : public TokenSink {
   size_t prev_len_ = 0;
 };
 
-// The weight of n-gram features: each occurrence counts 1 / sqrt(n-grams in the message).
+// The weight of n-gram features: each occurrence counts 1 / sqrt(n-grams in the message), but
+// never more than 1 / sqrt(kMinNgramNorm): a message of one or two words ("Hi!") cannot let a
+// single n-gram's weight decide its score.
+inline constexpr int64_t kMinNgramNorm = 16;
 inline double NgramScale(int64_t count) {
-  return count > 0 ? 1.0 / std::sqrt(static_cast<double>(count)) : 0.0;
+  return count > 0 ? 1.0 / std::sqrt(static_cast<double>(std::max(count, kMinNgramNorm))) : 0.0;
 }
 
 class Model {

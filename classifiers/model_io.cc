@@ -103,6 +103,10 @@ std::string SerializeModel(const ModelParams& params) {
   Put(&out, params.bias);
   Put(&out, params.score_center);
   Put(&out, params.score_scale);
+  Put(&out, params.learned_weight);
+  Put(&out, params.rules_weight);
+  Put(&out, params.blend_center);
+  Put(&out, params.blend_scale);
   PutFloats(&out, params.mean.data(), kDenseFeatureCount);
   PutFloats(&out, params.inv_scale.data(), kDenseFeatureCount);
   PutFloats(&out, params.dense.data(), kDenseFeatureCount);
@@ -144,7 +148,7 @@ Status ParseModel(std::string_view bytes, std::shared_ptr<const Model>* out) {
   if (description_size > kMaxDescription) return fail("description too long");
   const size_t hashed_count = size_t{1} << params.hash_bits;
   const size_t expected =
-      r.pos() + description_size + 4 * (3 + 3 * kDenseFeatureCount + hashed_count);
+      r.pos() + description_size + 4 * (7 + 3 * kDenseFeatureCount + hashed_count);
   if (body.size() != expected)
     return fail(fmt::format("size {} bytes, expected {} (truncated or padded file)", bytes.size(),
                             expected + 8));
@@ -152,13 +156,17 @@ Status ParseModel(std::string_view bytes, std::shared_ptr<const Model>* out) {
   params.hashed.resize(hashed_count);
   if (!r.GetString(description_size, &params.description) || !r.Get(&params.bias) ||
       !r.Get(&params.score_center) || !r.Get(&params.score_scale) ||
+      !r.Get(&params.learned_weight) || !r.Get(&params.rules_weight) ||
+      !r.Get(&params.blend_center) || !r.Get(&params.blend_scale) ||
       !r.GetFloats(params.mean.data(), kDenseFeatureCount) ||
       !r.GetFloats(params.inv_scale.data(), kDenseFeatureCount) ||
       !r.GetFloats(params.dense.data(), kDenseFeatureCount) ||
       !r.GetFloats(params.hashed.data(), hashed_count))
     return fail("truncated body");
   if (!std::isfinite(params.bias) || !std::isfinite(params.score_center) ||
-      !std::isfinite(params.score_scale) || !AllFinite(params.mean.data(), kDenseFeatureCount) ||
+      !std::isfinite(params.score_scale) || !std::isfinite(params.learned_weight) ||
+      !std::isfinite(params.rules_weight) || !std::isfinite(params.blend_center) ||
+      !std::isfinite(params.blend_scale) || !AllFinite(params.mean.data(), kDenseFeatureCount) ||
       !AllFinite(params.inv_scale.data(), kDenseFeatureCount) ||
       !AllFinite(params.dense.data(), kDenseFeatureCount) ||
       !AllFinite(params.hashed.data(), hashed_count))

@@ -13,7 +13,7 @@
 
 namespace switchyard::classifiers {
 
-inline constexpr uint32_t kModelFormatVersion = 1;
+inline constexpr uint32_t kModelFormatVersion = 2;  // 2: the learned/rules blend
 
 // The committed model in the source tree (compile definition SWITCHYARD_CLASSIFIER_MODEL).
 const char* DefaultModelPath();

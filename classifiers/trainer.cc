@@ -5,6 +5,8 @@
 #include <numeric>
 #include <tuple>
 
+#include "classifiers/rules.h"
+
 namespace switchyard::classifiers {
 namespace {
 
@@ -28,16 +30,37 @@ double Evidence(const EncodedExample& e, const ModelParams& p) {
   return sum;
 }
 
+// (center, scale) mapping the median of `evidence` to logit 0 and its 90th percentile to
+// logit ln 9 (score 0.9).
+std::pair<float, float> Calibration(std::vector<double> evidence) {
+  if (evidence.size() < 2) return {0.0f, 1.0f};
+  std::sort(evidence.begin(), evidence.end());
+  const double median = evidence[evidence.size() / 2];
+  const double q90 = evidence[evidence.size() * 9 / 10];
+  return {static_cast<float>(median),
+          q90 > median ? static_cast<float>(std::log(9.0) / (q90 - median)) : 1.0f};
+}
+
 void Calibrate(const std::vector<EncodedExample>& examples, const std::vector<size_t>& order,
                ModelParams* params) {
   std::vector<double> evidence;
   for (size_t i : order) evidence.push_back(Evidence(examples[i], *params));
-  if (evidence.size() < 2) return;
-  std::sort(evidence.begin(), evidence.end());
-  const double median = evidence[evidence.size() / 2];
-  const double q90 = evidence[evidence.size() * 9 / 10];
-  params->score_center = static_cast<float>(median);
-  params->score_scale = q90 > median ? static_cast<float>(std::log(9.0) / (q90 - median)) : 1.0f;
+  std::tie(params->score_center, params->score_scale) = Calibration(std::move(evidence));
+}
+
+// Sets the blend weights and calibrates the blended evidence (what Model::Score computes).
+void CalibrateBlend(const std::vector<EncodedExample>& examples, const std::vector<size_t>& order,
+                    const TrainOptions& options, ModelParams* params) {
+  params->learned_weight = static_cast<float>(options.learned_weight);
+  params->rules_weight = static_cast<float>(options.rules_weight);
+  std::vector<double> evidence;
+  for (size_t i : order) {
+    const double learned =
+        (Evidence(examples[i], *params) - params->score_center) * params->score_scale;
+    evidence.push_back(params->learned_weight * learned +
+                       params->rules_weight * RuleEvidence(examples[i].dense, nullptr).size);
+  }
+  std::tie(params->blend_center, params->blend_scale) = Calibration(std::move(evidence));
 }
 
 }  // namespace
@@ -82,6 +105,12 @@ float DensePrior(int feature) {
       return 0.05f;
     case kSimpleTaskCues:
       return -0.8f;
+    case kChitChatCues:
+      return -1.0f;
+    case kDesignCues:
+      return 0.4f;
+    case kStepCues:
+      return 0.1f;
     default:
       return 0.0f;
   }
@@ -100,6 +129,7 @@ int DenseSign(int feature) {
     case kDigitShare:
       return 0;
     case kSimpleTaskCues:
+    case kChitChatCues:
       return -1;
     default:
       return 1;
@@ -227,7 +257,9 @@ ModelParams Fit(const std::vector<EncodedExample>& examples, const std::vector<s
     anchors[f] = (options.dense_mask >> f & 1)
                      ? DensePrior(f) * DenseFeatureSpread(f) / first.score_scale
                      : 0.0;
-  return FitPass(examples, order, options, anchors);
+  ModelParams params = FitPass(examples, order, options, anchors);
+  CalibrateBlend(examples, order, options, &params);
+  return params;
 }
 
 }  // namespace switchyard::classifiers

@@ -120,5 +120,16 @@ TEST_F(FeaturesTest, EveryDenseFeatureHasAName) {
   for (int i = 0; i < kDenseFeatureCount; ++i) EXPECT_STRNE(DenseFeatureName(i), "?");
 }
 
+TEST(RuleCuesTest, CountsChitChatDesignAndStepCuesAndShrinksSharesOfShortTexts) {
+  Features f;
+  ExtractFeatures(SingleUserRequest("Hi! Thanks."), &f, nullptr);
+  EXPECT_FLOAT_EQ(f.dense[kChitChatCues], std::log1p(2.0f));
+  // "Hi!" has 1 upper-case letter in 3 bytes (33 per 100): shrunk most of the way to typical.
+  EXPECT_LT(f.dense[kUpperShare], 10.0f);
+  ExtractFeatures(SingleUserRequest("Design it first, then discuss the trade-offs."), &f, nullptr);
+  EXPECT_FLOAT_EQ(f.dense[kDesignCues], std::log1p(2.0f));
+  EXPECT_FLOAT_EQ(f.dense[kStepCues], std::log1p(2.0f));
+}
+
 }  // namespace
 }  // namespace switchyard::classifiers
