@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # switchyard's two set-up commands (see README.md), each starting from a fresh Debian 12:
-#   bash dev.sh run    install what is missing, build (Release), run the proxy in front of
-#                      local mock upstreams with config/examples/local.yaml
+#   bash dev.sh run    install what is missing, build (Release), run `switchyard demo`: the
+#                      proxy on 127.0.0.1:8080 in front of simulated upstreams
 #   bash dev.sh test   install what is missing, build, run every test (ctest)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,22 +35,9 @@ case "${1:-}" in
   run)
     install_packages "${BUILD_DEPS[@]}"
     build -DSWITCHYARD_TESTS=OFF
-    trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-    build/switchyard-mock --port 9101 >/dev/null &
-    build/switchyard-mock --port 9102 --ttfb-ms 20 --gap-ms 10 >/dev/null &
-    cat >&2 <<'TXT'
-
-Try it (Ctrl-C stops):
-  curl -s localhost:8080/v1/chat/completions -H 'content-type: application/json' \
-    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'
-  curl -sN localhost:8080/v1/chat/completions -H 'content-type: application/json' \
-    -d '{"model":"llama3.2-3b","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
-  curl -s localhost:8080/v1/models
-  curl -s localhost:8080/metrics | grep switchyard_
-  export OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=unused   # for any OpenAI SDK
-
-TXT
-    build/switchyard serve --config config/examples/local.yaml
+    # Simulated upstreams (edge, self-hosted, two cloud tiers) and the proxy on :8080: a mixed
+    # workload through "auto", its cost report, then it serves until Ctrl-C.
+    exec build/switchyard demo "${@:2}"
     ;;
   test)
     install_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"

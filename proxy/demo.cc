@@ -44,10 +44,10 @@ struct Simulated {
 };
 
 constexpr Simulated kSimulated[] = {
-    {"DEMO_EDGE_PORT", "edge model", 15, 5},
-    {"DEMO_SELF_HOSTED_PORT", "self-hosted server", 40, 8},
-    {"DEMO_CLOUD_MID_PORT", "cloud, mid tier", 250, 10},
-    {"DEMO_CLOUD_FRONTIER_PORT", "cloud, frontier tier", 600, 20},
+    {"DEMO_EDGE_PORT", "edge", 15, 5},
+    {"DEMO_SELF_HOSTED_PORT", "self-hosted", 40, 8},
+    {"DEMO_CLOUD_MID_PORT", "cloud mid tier", 250, 10},
+    {"DEMO_CLOUD_FRONTIER_PORT", "cloud frontier", 600, 20},
 };
 
 // ---- The built-in workload. ----
@@ -76,7 +76,8 @@ std::vector<WorkItem> Workload() {
   return {
       {"greeting", true, 20, user("Hi! How are you today?")},
       {"code", false, 400,
-       user(R"(Implement a lock-free multi-producer multi-consumer bounded queue in C++20 using std::atomic. Explain the memory ordering of every load and store, prove it is linearizable, and show how you avoid the ABA problem.\n\n```cpp\ntemplate <typename T> class Queue;\n```)")},
+       user(
+           R"(Implement a lock-free multi-producer multi-consumer bounded queue in C++20 using std::atomic. Explain the memory ordering of every load and store, prove it is linearizable, and show how you avoid the ABA problem.\n\n```cpp\ntemplate <typename T> class Queue;\n```)")},
       {"extraction", false, 30,
        user("Extract the city and temperature from: It is 21 degrees in Lisbon.") +
            R"(,"response_format":{"type":"json_schema","json_schema":{"name":"weather","schema":{"type":"object","properties":{"city":{"type":"string"},"celsius":{"type":"number"}}}}})"},
@@ -85,11 +86,13 @@ std::vector<WorkItem> Workload() {
             "lanes. After two hours of debate, members voted 7-2 to fund a pilot on Main Street, "
             "starting in the spring.")},
       {"code", true, 80, user("Write a Python function that reverses a string.")},
-      {"math", false, 250, user("Prove that the square root of 2 is irrational. Show every step of the proof.")},
+      {"math", false, 250,
+       user("Prove that the square root of 2 is irrational. Show every step of the proof.")},
       {"multi-turn", false, 300,
        R"("messages":[{"role":"system","content":"You are a helpful travel assistant."},{"role":"user","content":"I'm planning a trip to Japan in April."},{"role":"assistant","content":"Great choice! April is cherry blossom season. How long will you stay?"},{"role":"user","content":"Ten days. I like food and hiking."},{"role":"assistant","content":"Consider Tokyo, Kyoto and a hike on the Kumano Kodo."},{"role":"user","content":"Compare the trade-offs of a JR Pass versus individual tickets for that itinerary, step by step, and why one is cheaper."}])"},
       {"code", true, 60,
-       user(R"(Find the bug in this Python code and fix it:\n```python\ndef mean(xs):\n    return sum(xs) / len(xs) if xs else None\nprint(mean([]) + 1)\n```)")},
+       user(
+           R"(Find the bug in this Python code and fix it:\n```python\ndef mean(xs):\n    return sum(xs) / len(xs) if xs else None\nprint(mean([]) + 1)\n```)")},
       {"tool call", false, 20,
        user("What is the weather in Paris?") +
            R"(,"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}])"},
@@ -101,19 +104,21 @@ std::vector<WorkItem> Workload() {
        user("Let G be a group of order 15. Prove G is cyclic using the Sylow theorems: n_3 divides "
             "5 and n_3 = 1 mod 3, n_5 divides 3 and n_5 = 1 mod 5.")},
       {"code", false, 120,
-       user(R"(Write a SQL query that returns the top 3 customers by revenue per region:\n```sql\nSELECT region, customer, SUM(amount) FROM orders GROUP BY region, customer;\n```)")},
+       user(
+           R"(Write a SQL query that returns the top 3 customers by revenue per region:\n```sql\nSELECT region, customer, SUM(amount) FROM orders GROUP BY region, customer;\n```)")},
       {"extraction", false, 20,
        user("Pull out every email address in this text: Contact anna@example.com or "
             "sales@example.org for details.")},
       {"multi-turn", true, 40,
        R"("messages":[{"role":"user","content":"Can you recommend a book?"},{"role":"assistant","content":"Sure, what genres do you like?"},{"role":"user","content":"Sci-fi, thanks!"}])"},
       {"code", false, 250,
-       user(R"(Refactor this Rust code to avoid the borrow checker error and explain why it fails:\n```rust\nfn main() { let mut v = vec![1,2,3]; let first = &v[0]; v.push(4); println!(\"{}\", first); }\n```)")},
+       user(
+           R"(Refactor this Rust code to avoid the borrow checker error and explain why it fails:\n```rust\nfn main() { let mut v = vec![1,2,3]; let first = &v[0]; v.push(4); println!(\"{}\", first); }\n```)")},
       {"extraction", false, 5,
-       user("Classify the sentiment of this review as positive or negative: 'The battery died after two days.'")},
+       user("Classify the sentiment of this review as positive or negative: 'The battery died "
+            "after two days.'")},
       {"math", false, 5, user("What is 17 + 25?")},
-      {"code", true, 100,
-       user(R"(Write a C++ function that computes the n-th Fibonacci number in O(log n) using matrix exponentiation:\n```cpp\nuint64_t fib(uint64_t n);\n```)")},
+      {"code", true, 100, user(R"(Write a C++ function that computes the n-th Fibonacci number in O(log n) using matrix exponentiation:\n```cpp\nuint64_t fib(uint64_t n);\n```)")},
       {"reasoning", false, 600,
        user("Design a rate limiter for a distributed API gateway handling 1M requests/s: compare "
             "token bucket, sliding window log and GCRA, give the Redis data structures and Lua "
@@ -123,8 +128,9 @@ std::vector<WorkItem> Workload() {
        user("Give me a TL;DR of this: Our Q3 revenue grew 12% year over year, driven by "
             "subscriptions, while hardware sales fell 4%. Operating costs were flat.")},
       {"math", false, 200,
-       user("A train leaves at 3 pm going 60 km/h; another leaves at 4 pm going 80 km/h on the same "
-            "track. When does the second catch up? Solve step by step and prove your answer.")},
+       user(
+           "A train leaves at 3 pm going 60 km/h; another leaves at 4 pm going 80 km/h on the same "
+           "track. When does the second catch up? Solve step by step and prove your answer.")},
       {"extraction", false, 10, user("Translate 'good night' into Spanish.")},
   };
 }
@@ -175,8 +181,10 @@ bool ReadStreamUsage(std::string_view body, Usage* out) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.substr(0, 6) != "data: ") continue;
     line.remove_prefix(6);
-    if (line == "[DONE]") done = true;
-    else if (line.find(R"("usage":{)") != std::string_view::npos && ReadUsage(line, out)) found = true;
+    if (line == "[DONE]")
+      done = true;
+    else if (line.find(R"("usage":{)") != std::string_view::npos && ReadUsage(line, out))
+      found = true;
   }
   return found && done;
 }
@@ -234,8 +242,10 @@ class Client {
     o->model = std::string(res["x-switchyard-model"]);
     if (o->model.empty()) return "no x-switchyard-model header";
     o->score = std::atof(std::string(res["x-switchyard-score"]).c_str());
-    const bool ok = item.stream ? ReadStreamUsage(res.body(), &o->usage) : ReadUsage(res.body(), &o->usage);
-    if (!ok) return item.stream ? "stream without a usage chunk or [DONE]" : "response without usage";
+    const bool ok =
+        item.stream ? ReadStreamUsage(res.body(), &o->usage) : ReadUsage(res.body(), &o->usage);
+    if (!ok)
+      return item.stream ? "stream without a usage chunk or [DONE]" : "response without usage";
     return "";
   }
 
@@ -263,6 +273,24 @@ std::vector<Outcome> RunWorkload(uint16_t port, const std::vector<WorkItem>& ite
 }
 
 // ---- The report. ----
+
+std::string WordWrap(std::string_view text, std::size_t width) {
+  std::string out, line;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find(' ', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view word = text.substr(pos, end - pos);
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += line + "\n";
+      line.clear();
+    }
+    if (!line.empty()) line += ' ';
+    line += word;
+    pos = end + 1;
+  }
+  return out + line + "\n";
+}
 
 double CostUsd(const config::Prices& p, const Usage& u) {
   const std::int64_t cached = std::min(u.cached, u.prompt);
@@ -295,7 +323,8 @@ DemoReport BuildReport(const config::Config& cfg, const std::vector<WorkItem>& i
   for (const Outcome& o : outcomes) {
     const WorkItem& item = items[o.item];
     if (!o.error.empty()) {
-      r.failures.push_back(fmt::format("request {} ({}): {}", &o - outcomes.data(), item.kind, o.error));
+      r.failures.push_back(
+          fmt::format("request {} ({}): {}", &o - outcomes.data(), item.kind, o.error));
       continue;
     }
     ++r.succeeded;
@@ -305,7 +334,8 @@ DemoReport BuildReport(const config::Config& cfg, const std::vector<WorkItem>& i
                             [&](const DemoModelRow& m) { return m.model == o.model; });
     const config::Model* model = cfg.FindModel(o.model);
     if (row == r.models.end() || !model) {
-      r.failures.push_back(fmt::format("request {}: routed to unknown model {}", &o - outcomes.data(), o.model));
+      r.failures.push_back(
+          fmt::format("request {}: routed to unknown model {}", &o - outcomes.data(), o.model));
       --r.succeeded;
       continue;
     }
@@ -327,9 +357,12 @@ DemoReport BuildReport(const config::Config& cfg, const std::vector<WorkItem>& i
     }
     ++w->requests;
     score_sum[item.kind] += o.score;
-    auto m = std::find_if(w->models.begin(), w->models.end(), [&](const auto& p) { return p.first == o.model; });
-    if (m == w->models.end()) w->models.emplace_back(o.model, 1);
-    else ++m->second;
+    auto m = std::find_if(w->models.begin(), w->models.end(),
+                          [&](const auto& p) { return p.first == o.model; });
+    if (m == w->models.end())
+      w->models.emplace_back(o.model, 1);
+    else
+      ++m->second;
   }
   for (auto& row : r.models) row.p50_ms = Percentile(model_ms[row.model], 0.5);
   for (auto& w : r.workloads) {
@@ -340,11 +373,13 @@ DemoReport BuildReport(const config::Config& cfg, const std::vector<WorkItem>& i
   }
   r.p50_ms = Percentile(all_ms, 0.5);
   r.p99_ms = Percentile(all_ms, 0.99);
-  if (r.reference_spend_usd > 0) r.savings_percent = 100.0 * (1.0 - r.spend_usd / r.reference_spend_usd);
+  if (r.reference_spend_usd > 0)
+    r.savings_percent = 100.0 * (1.0 - r.spend_usd / r.reference_spend_usd);
   return r;
 }
 
-config::Config LoadDemoConfig(const std::string& path, const std::map<std::string, std::string>& ports) {
+config::Config LoadDemoConfig(const std::string& path,
+                              const std::map<std::string, std::string>& ports) {
   config::EnvLookup process = config::ProcessEnv();
   config::EnvLookup env = [&](const std::string& name) -> std::optional<std::string> {
     if (auto it = ports.find(name); it != ports.end()) return it->second;
@@ -355,39 +390,46 @@ config::Config LoadDemoConfig(const std::string& path, const std::map<std::strin
 
 void PrintHints(std::FILE* out, uint16_t port) {
   const std::string base = fmt::format("http://127.0.0.1:{}", port);
-  fmt::print(out,
-             "\nThe proxy keeps serving on {0}/v1 (the simulated upstreams too); Ctrl-C stops it.\n"
-             "Try it:\n"
-             "  curl -si {0}/v1/chat/completions -H 'content-type: application/json' \\\n"
-             "    -d '{{\"model\":\"auto\",\"messages\":[{{\"role\":\"user\",\"content\":\"Hello!\"}}]}}'"
-             "   # see x-switchyard-*\n"
-             "  curl -s {0}/v1/route/explain -H 'content-type: application/json' \\\n"
-             "    -d '{{\"model\":\"auto\",\"messages\":[{{\"role\":\"user\",\"content\":\"Fix this:\\n```cpp\\n"
-             "int* p; *p = 1;\\n```\"}}]}}'\n"
-             "  curl -sN {0}/v1/chat/completions -H 'content-type: application/json' \\\n"
-             "    -d '{{\"model\":\"auto\",\"stream\":true,\"messages\":[{{\"role\":\"user\",\"content\":\"Hi\"}}]}}'\n"
-             "  curl -s {0}/v1/models;  curl -s {0}/metrics | grep switchyard_\n"
-             "Python (pip install openai):\n"
-             "  from openai import OpenAI\n"
-             "  client = OpenAI(base_url=\"{0}/v1\", api_key=\"unused\")\n"
-             "  r = client.chat.completions.with_raw_response.create(model=\"auto\",\n"
-             "      messages=[{{\"role\": \"user\", \"content\": \"Hello!\"}}])\n"
-             "  print(r.headers[\"x-switchyard-model\"], r.parse().usage)\n",
-             base);
+  fmt::print(
+      out,
+      "\nThe proxy keeps serving on {0}/v1 (the simulated upstreams too); Ctrl-C stops it.\n"
+      "Try it:\n"
+      "  curl -si {0}/v1/chat/completions -H 'content-type: application/json' \\\n"
+      "    -d '{{\"model\":\"auto\",\"messages\":[{{\"role\":\"user\",\"content\":\"Hello!\"}}]}}'"
+      "   # see x-switchyard-*\n"
+      "  curl -s {0}/v1/route/explain -H 'content-type: application/json' \\\n"
+      "    -d '{{\"model\":\"auto\",\"messages\":[{{\"role\":\"user\",\"content\":\"Fix "
+      "this:\\n```cpp\\n"
+      "int* p; *p = 1;\\n```\"}}]}}'\n"
+      "  curl -sN {0}/v1/chat/completions -H 'content-type: application/json' \\\n"
+      "    -d "
+      "'{{\"model\":\"auto\",\"stream\":true,\"messages\":[{{\"role\":\"user\",\"content\":\"Hi\"}}"
+      "]}}'\n"
+      "  curl -s {0}/v1/models;  curl -s {0}/metrics | grep switchyard_\n"
+      "Python (pip install openai):\n"
+      "  from openai import OpenAI\n"
+      "  client = OpenAI(base_url=\"{0}/v1\", api_key=\"unused\")\n"
+      "  r = client.chat.completions.with_raw_response.create(model=\"auto\",\n"
+      "      messages=[{{\"role\": \"user\", \"content\": \"Hello!\"}}])\n"
+      "  print(r.headers[\"x-switchyard-model\"], r.parse().usage)\n",
+      base);
   std::fflush(out);
 }
 
 int RunDemoCommand(const DemoOptions& options) {
-  const std::string path = options.config_path.empty() ? DefaultDemoConfigPath() : options.config_path;
+  const std::string path =
+      options.config_path.empty() ? DefaultDemoConfigPath() : options.config_path;
   try {
     DemoReport report = RunDemo(options);
     return report.failures.empty() ? 0 : 1;
   } catch (const config::ConfigError& e) {
-    fmt::print(stderr, "{}: {} problem{}:\n", path, e.problems().size(), e.problems().size() == 1 ? "" : "s");
+    fmt::print(stderr, "{}: {} problem{}:\n", path, e.problems().size(),
+               e.problems().size() == 1 ? "" : "s");
     for (const auto& p : e.problems()) fmt::print(stderr, "  {}\n", p);
     return 2;
-  } catch (const boost::system::system_error& e) {
-    fmt::print(stderr, "switchyard demo: {} (is port {} in use? try --port 0)\n", e.what(), options.port);
+  } catch (const boost::system::system_error& e) {  // the listener's bind, in practice
+    fmt::print(stderr, "switchyard demo: cannot listen on 127.0.0.1:{}: {} (try --port 0)\n",
+               options.port, e.code().message());
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "switchyard demo: {}\n", e.what());
@@ -397,17 +439,13 @@ int RunDemoCommand(const DemoOptions& options) {
 
 }  // namespace
 
-std::string DefaultDemoConfigPath() {
-#ifdef SWITCHYARD_DEMO_CONFIG
-  return SWITCHYARD_DEMO_CONFIG;
-#else
-  // This file's absolute path as the build compiled it: <source>/proxy/demo.cc.
-  return (std::filesystem::path(__FILE__).parent_path().parent_path() / "config/examples/demo.yaml").string();
-#endif
-}
+// The example in the source tree (set by proxy/CMakeLists.txt), so the demo runs straight
+// after the build.
+std::string DefaultDemoConfigPath() { return SWITCHYARD_DEMO_CONFIG; }
 
 DemoReport RunDemo(const DemoOptions& options) {
-  const std::string path = options.config_path.empty() ? DefaultDemoConfigPath() : options.config_path;
+  const std::string path =
+      options.config_path.empty() ? DefaultDemoConfigPath() : options.config_path;
   std::vector<std::unique_ptr<mock::MockUpstream>> mocks;
   std::map<std::string, std::string> ports;
   for (const Simulated& s : kSimulated) {
@@ -433,16 +471,19 @@ DemoReport RunDemo(const DemoOptions& options) {
   server.Run([&] {
     try {
       if (out) {
-        fmt::print(out, "switchyard demo: proxy on http://127.0.0.1:{} ({}), simulated upstreams:", server.port(), path);
+        fmt::print(
+            out, "switchyard demo: the proxy on http://127.0.0.1:{} with {}\nsimulated upstreams:",
+            server.port(), path);
         for (std::size_t i = 0; i < mocks.size(); ++i)
-          fmt::print(out, "{} {} :{}", i ? "," : "", kSimulated[i].what, mocks[i]->port());
-        fmt::print(out, "\nsending {} requests through model \"auto\", {} at a time...\n\n", options.requests,
-                   options.concurrency);
+          fmt::print(out, "{} {} on :{}", i ? "," : "", kSimulated[i].what, mocks[i]->port());
+        fmt::print(out, "\nsending {} requests through model \"auto\", {} at a time...\n\n",
+                   options.requests, options.concurrency);
         std::fflush(out);
       }
       const std::vector<WorkItem> items = Workload();
       const auto start = Clock::now();
-      std::vector<Outcome> outcomes = RunWorkload(server.port(), items, options.requests, options.concurrency);
+      std::vector<Outcome> outcomes =
+          RunWorkload(server.port(), items, options.requests, options.concurrency);
       report = BuildReport(runtime->config(), items, outcomes);
       report.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
       report.config_path = path;
@@ -462,41 +503,45 @@ DemoReport RunDemo(const DemoOptions& options) {
 std::string FormatDemoReport(const DemoReport& r) {
   std::string s;
   auto out = std::back_inserter(s);
-  fmt::format_to(out, "{:<14} {:<12} {:>4} {:>8} {:>11} {:>11} {:>13} {:>8}\n", "model", "kind", "tier",
-                 "requests", "prompt tok", "compl. tok", "spend USD", "p50 ms");
+  fmt::format_to(out, "{:<14} {:<12} {:>4} {:>8} {:>11} {:>11} {:>13} {:>8}\n", "model", "kind",
+                 "tier", "requests", "prompt tok", "compl. tok", "spend USD", "p50 ms");
   std::int64_t prompt = 0, completion = 0;
   for (const auto& m : r.models) {
-    fmt::format_to(out, "{:<14} {:<12} {:>4} {:>8} {:>11} {:>11} {:>13.6f} {:>8.0f}\n", m.model, m.kind, m.tier,
-                   m.requests, m.prompt_tokens, m.completion_tokens, m.spend_usd, m.p50_ms);
+    fmt::format_to(out, "{:<14} {:<12} {:>4} {:>8} {:>11} {:>11} {:>13.6f} {:>8.0f}\n", m.model,
+                   m.kind, m.tier, m.requests, m.prompt_tokens, m.completion_tokens, m.spend_usd,
+                   m.p50_ms);
     prompt += m.prompt_tokens;
     completion += m.completion_tokens;
   }
-  fmt::format_to(out, "{:<14} {:<12} {:>4} {:>8} {:>11} {:>11} {:>13.6f}\n", "total (auto)", "", "", r.succeeded,
-                 prompt, completion, r.spend_usd);
-  fmt::format_to(out, "{:<14} {:<12} {:>4} {:>8} {:>11} {:>11} {:>13.6f}\n", "all to " + r.reference_model,
-                 "(reference)", "", r.succeeded, prompt, completion, r.reference_spend_usd);
-  fmt::format_to(out,
-                 "\nsavings: {:.1f}% (${:.6f} instead of ${:.6f}: the same tokens priced at {})\n"
-                 "latency, end to end at the client: p50 {:.0f} ms, p99 {:.0f} ms; {} of {} requests ok "
-                 "({} streamed), {:.1f} s wall\n",
-                 r.savings_percent, r.spend_usd, r.reference_spend_usd, r.reference_model, r.p50_ms, r.p99_ms,
-                 r.succeeded, r.requests, r.streamed, r.wall_seconds);
+  fmt::format_to(out, "{:<14} {:<12} {:>4} {:>8} {:>11} {:>11} {:>13.6f}\n", "total (auto)", "", "",
+                 r.succeeded, prompt, completion, r.spend_usd);
+  fmt::format_to(out, "{:<14} {:<12} {:>4} {:>8} {:>11} {:>11} {:>13.6f}\n",
+                 "all to " + r.reference_model, "(reference)", "", r.succeeded, prompt, completion,
+                 r.reference_spend_usd);
+  fmt::format_to(
+      out,
+      "\nsavings: {:.1f}% (${:.6f} instead of ${:.6f}: the same tokens priced at {})\n"
+      "latency, end to end at the client: p50 {:.0f} ms, p99 {:.0f} ms; {} of {} requests ok "
+      "({} streamed), {:.1f} s wall\n",
+      r.savings_percent, r.spend_usd, r.reference_spend_usd, r.reference_model, r.p50_ms, r.p99_ms,
+      r.succeeded, r.requests, r.streamed, r.wall_seconds);
   fmt::format_to(out, "\n{:<12} {:>8} {:>10}  routed to\n", "workload", "requests", "mean score");
   for (const auto& w : r.workloads) {
     fmt::format_to(out, "{:<12} {:>8} {:>10.2f} ", w.kind, w.requests, w.mean_score);
-    for (const auto& [model, n] : w.models) fmt::format_to(out, " {} x{}", model, n);
+    for (std::size_t i = 0; i < w.models.size(); ++i)
+      fmt::format_to(out, "{} {} x{}", i ? "," : "", w.models[i].first, w.models[i].second);
     fmt::format_to(out, "\n");
   }
-  fmt::format_to(out,
-                 "\nThe upstreams are in-process mocks: their latencies are simulated (time to first "
-                 "token:");
+  std::string note =
+      "The upstreams are in-process mocks: the latencies are simulated (time to first token";
   for (std::size_t i = 0; i < std::size(kSimulated); ++i)
-    fmt::format_to(out, "{} {} {} ms", i ? "," : "", kSimulated[i].what, kSimulated[i].latency_ms);
-  fmt::format_to(out,
-                 ";\nplus 5-20 ms per streamed token) and the token counts are theirs (prompt = request "
-                 "bytes / 4,\ncompletion = the words they generate). The routing decisions (the "
-                 "committed classifier) and the\nprices ({}) are the real ones.\n",
-                 r.config_path);
+    note += fmt::format("{} {} {} ms", i ? "," : ":", kSimulated[i].what, kSimulated[i].latency_ms);
+  note += fmt::format(
+      "; then 5-20 ms per streamed token) and the token counts are the mocks' (prompt = request "
+      "bytes / 4, completion = the words generated). The routing decisions (the committed "
+      "classifier) and the prices ({}) are real.",
+      r.config_path);
+  s += "\n" + WordWrap(note, 100);
   for (const auto& f : r.failures) fmt::format_to(out, "FAILED {}\n", f);
   return s;
 }
@@ -504,17 +549,21 @@ std::string FormatDemoReport(const DemoReport& r) {
 void AddDemoCommand(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   auto* demo = app.add_subcommand(
-      "demo", "Run the proxy in front of simulated upstreams, send a mixed workload through \"auto\" "
-              "and report spend and savings");
+      "demo",
+      "Run the proxy in front of simulated upstreams, send a mixed workload through \"auto\" "
+      "and report spend and savings");
   demo->add_option("-p,--port", o->port, "Proxy listen port on 127.0.0.1 (0 picks one)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   demo->add_flag("--once", o->once, "Exit after the report instead of serving until Ctrl-C");
-  demo->add_option("-n,--requests", o->requests, "Workload size")->capture_default_str()->check(CLI::Range(1, 100000));
+  demo->add_option("-n,--requests", o->requests, "Workload size")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   demo->add_option("--concurrency", o->concurrency, "Requests in flight at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  demo->add_option("-c,--config", o->config_path, "Config (default: config/examples/demo.yaml of the source tree)");
+  demo->add_option("-c,--config", o->config_path,
+                   "Config (default: config/examples/demo.yaml of the source tree)");
   demo->callback([o] {
     if (int rc = RunDemoCommand(*o); rc != 0) throw CLI::RuntimeError(rc);
   });

@@ -48,14 +48,14 @@ struct DemoReport {
   int requests = 0;
   int succeeded = 0;
   int streamed = 0;
-  std::vector<std::string> failures;   // one line per failed request
-  std::vector<DemoModelRow> models;    // every routable model of the config, config order
+  std::vector<std::string> failures;  // one line per failed request
+  std::vector<DemoModelRow> models;   // every routable model of the config, config order
   std::vector<DemoWorkloadRow> workloads;
-  std::string reference_model;         // the strongest model: highest tier, then price
+  std::string reference_model;  // the strongest model: highest tier, then price
   double spend_usd = 0;
-  double reference_spend_usd = 0;      // the same tokens at the reference model's prices
+  double reference_spend_usd = 0;  // the same tokens at the reference model's prices
   double savings_percent = 0;
-  double p50_ms = 0, p99_ms = 0;       // end to end, as the client saw it
+  double p50_ms = 0, p99_ms = 0;  // end to end, as the client saw it
   double wall_seconds = 0;
 };
 
