@@ -96,6 +96,10 @@ struct Model {
 struct Profile {
   std::string name;
   std::vector<double> thresholds{0.45, 0.75};  // ascending: tier = 1 + thresholds reached
+  // Target traffic share per tier (tier 1 first, summing to 1). When given, the thresholds
+  // follow the quantiles of recent scores (RouteLLM-style calibration); `thresholds` holds
+  // the starting point, the cumulative shares.
+  std::vector<double> shares;
   std::vector<ModelKind> kinds;                // allowed kinds; empty = all
   int max_attempts = 3;                        // candidates tried before giving up
   std::int64_t expected_output_tokens = 256;   // for the cost estimate (capped by max_tokens)

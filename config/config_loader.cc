@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -99,6 +100,7 @@ class Loader {
   void ReadProfiles(const std::optional<YAML::Node>& node, Config* config);
   void ReadProfile(const YAML::Node& node, const std::string& path, Profile* out);
   void ReadThresholds(const YAML::Node& node, const std::string& path, std::vector<double>* out);
+  void ReadShares(const YAML::Node& node, const std::string& path, std::vector<double>* out);
   void ReadKinds(const YAML::Node& node, const std::string& path, std::vector<ModelKind>* out);
   // Whether a model of an allowed kind reaches the profile's highest tier.
   static bool Servable(const Profile& profile, const Config& config);
@@ -442,7 +444,8 @@ void Loader::ReadCapabilities(const YAML::Node& node, const std::string& path, C
 
 void Loader::ReadProfile(const YAML::Node& node, const std::string& path, Profile* out) {
   auto seen = ForEachKey(node, path,
-                         {"name", "thresholds", "kinds", "max_attempts", "expected_output_tokens"},
+                         {"name", "thresholds", "shares", "kinds", "max_attempts",
+                          "expected_output_tokens"},
                          [&](std::string_view key, const YAML::Node& value, const std::string& p) {
                            if (key == "name") {
                              if (auto name = Scalar(value, p, "a string")) {
@@ -452,6 +455,8 @@ void Loader::ReadProfile(const YAML::Node& node, const std::string& path, Profil
                              }
                            } else if (key == "thresholds") {
                              ReadThresholds(value, p, &out->thresholds);
+                           } else if (key == "shares") {
+                             ReadShares(value, p, &out->shares);
                            } else if (key == "kinds") {
                              ReadKinds(value, p, &out->kinds);
                            } else if (key == "max_attempts") {
@@ -461,6 +466,41 @@ void Loader::ReadProfile(const YAML::Node& node, const std::string& path, Profil
                            }
                          });
   Require(seen, path, "name");
+  if (seen && seen->contains("shares")) {
+    if (seen->contains("thresholds"))
+      Problem(path, "give thresholds or shares, not both");
+    // Start from the cumulative shares: the classifier's score is calibrated to be roughly
+    // the share of its reference prompts that score lower.
+    out->thresholds.clear();
+    double cumulative = 0;
+    for (std::size_t i = 0; i + 1 < out->shares.size(); ++i)
+      out->thresholds.push_back(cumulative += out->shares[i]);
+  }
+}
+
+// Two or more shares in (0, 1], one per tier from tier 1 up, summing to 1.
+void Loader::ReadShares(const YAML::Node& node, const std::string& path,
+                        std::vector<double>* out) {
+  out->clear();
+  if (!node.IsSequence() || node.size() < 2) {
+    routing_unreadable_ = true;
+    return Problem(path, "must list a traffic share per tier (at least two), such as [0.5, 0.3, 0.2]");
+  }
+  double sum = 0;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string p = fmt::format("{}[{}]", path, i);
+    auto text = Scalar(node[i], p, "a share");
+    auto value = text ? ParseNumber(*text) : std::nullopt;
+    if (!value || !(*value > 0 && *value <= 1)) {
+      if (text) Problem(p, "must be a number greater than 0 and at most 1, such as 0.3");
+      routing_unreadable_ = true;
+      continue;
+    }
+    out->push_back(*value);
+    sum += *value;
+  }
+  if (!routing_unreadable_ && std::abs(sum - 1.0) > 1e-6)
+    Problem(path, fmt::format("must add up to 1 (they add up to {:.4g})", sum));
 }
 
 // Scores in (0, 1), strictly ascending; an empty list (or null) means "always tier 1".

@@ -67,8 +67,12 @@ static Result Decide(RequestContext& ctx, const ProfileRuntime& profile,
   Server& server = ctx.worker.server();
   routing::UpstreamView upstreams{[&](std::size_t i) { return server.UpstreamUsable(i); },
                                   [&](std::size_t i) { return server.UpstreamLatency(i); }};
-  *decision = routing::Decide(*ctx.runtime, *profile.config, score->score, min_tier, traits,
-                              upstreams);
+  routing::Calibrator* calibrator = ctx.worker.calibrator(profile.index);
+  const std::vector<double>& thresholds =
+      calibrator ? calibrator->thresholds() : profile.config->thresholds;
+  *decision = routing::Decide(*ctx.runtime, *profile.config, thresholds, score->score, min_tier,
+                              traits, upstreams);
+  if (calibrator && !explain) calibrator->Observe(score->score);  // live traffic only
   return std::nullopt;
 }
 

@@ -89,7 +89,7 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
     openai::AppendJsonEscaped(json, profile.name);
     json += fmt::format(R"(","object":"model","created":{},"owned_by":"switchyard"}})", created);
     rt->models_list_json_ += ',' + json;
-    rt->profiles_.push_back({&profile, std::move(json)});
+    rt->profiles_.push_back({&profile, rt->profiles_.size(), std::move(json)});
   }
   rt->models_list_json_ += "]}";
   for (const auto& m : rt->models_) rt->model_by_name_.emplace(m.config->name, m.index);

@@ -32,6 +32,7 @@ struct ModelRuntime {
 
 struct ProfileRuntime {
   const config::Profile* config = nullptr;
+  std::size_t index = 0;  // position in Config::profiles
   std::string json;  // this profile's object in /v1/models
 };
 
@@ -48,6 +49,7 @@ class Runtime {
   const std::vector<ModelRuntime>& models() const { return models_; }
   const ModelRuntime* FindModel(std::string_view name) const;
   const ProfileRuntime* FindProfile(std::string_view name) const;
+  const std::vector<ProfileRuntime>& profiles() const { return profiles_; }
   const classifiers::Model* classifier() const { return classifier_.get(); }
   const std::string& models_list_json() const { return models_list_json_; }
 

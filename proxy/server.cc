@@ -32,6 +32,11 @@ Worker::Worker(Server& server, std::shared_ptr<const Runtime> runtime, Metrics& 
           server_.RecordConnectResult(i, ok);
         }));
   }
+  for (const auto& profile : runtime_->profiles())
+    calibrators_.push_back(profile.config->shares.empty()
+                               ? nullptr
+                               : std::make_unique<routing::Calibrator>(profile.config->shares,
+                                                                       profile.config->thresholds));
 }
 
 Worker::~Worker() {

@@ -17,6 +17,7 @@
 
 #include "proxy/access_log.h"
 #include "proxy/metrics/metrics.h"
+#include "proxy/routing/calibrator.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream/pool.h"
 
@@ -39,6 +40,10 @@ class Worker {
   boost::asio::io_context& io() { return io_; }
   const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   upstream::Pool& pool(std::size_t upstream_index) { return *pools_[upstream_index]; }
+  // The thresholds a profile with target shares uses on this worker (null: fixed thresholds).
+  routing::Calibrator* calibrator(std::size_t profile_index) {
+    return calibrators_[profile_index].get();
+  }
   Metrics& metrics() { return metrics_; }
   const AccessLog& access_log() const { return access_log_; }
   bool draining() const;
@@ -56,6 +61,7 @@ class Worker {
   // Pools before io_: io_ is destroyed first, and coroutine frames it destroys may still
   // release connections into (closed) pools.
   std::vector<std::unique_ptr<upstream::Pool>> pools_;
+  std::vector<std::unique_ptr<routing::Calibrator>> calibrators_;  // by profile index
   boost::asio::io_context io_{1};
   std::list<SessionSlot> sessions_;
 };

@@ -54,11 +54,12 @@ static const char* DropReason(const config::Model& model, const config::Profile&
   return nullptr;
 }
 
-Decision Decide(const Runtime& runtime, const config::Profile& profile, double score, int min_tier,
+Decision Decide(const Runtime& runtime, const config::Profile& profile,
+                const std::vector<double>& thresholds, double score, int min_tier,
                 const RequestTraits& traits, const UpstreamView& upstreams) {
   Decision d;
   d.score = score;
-  d.required_tier = std::max(RequiredTier(score, profile.thresholds), min_tier);
+  d.required_tier = std::max(RequiredTier(score, thresholds), min_tier);
   for (const ModelRuntime& m : runtime.models()) {
     Verdict v{&m, ExpectedCostUsd(*m.config, profile, traits),
               DropReason(*m.config, profile, d.required_tier, traits, upstreams)};

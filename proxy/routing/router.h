@@ -49,8 +49,10 @@ int RequiredTier(double score, const std::vector<double>& ascending_thresholds);
 double ExpectedCostUsd(const config::Model& model, const config::Profile& profile,
                        const RequestTraits& traits);
 
-// `min_tier` from the client (a header) raises the required tier; 0 = none.
-Decision Decide(const Runtime& runtime, const config::Profile& profile, double score, int min_tier,
+// `thresholds` are the profile's (or its calibrator's); `min_tier` from the client (a header)
+// raises the required tier; 0 = none.
+Decision Decide(const Runtime& runtime, const config::Profile& profile,
+                const std::vector<double>& thresholds, double score, int min_tier,
                 const RequestTraits& traits, const UpstreamView& upstreams);
 
 // The decision as JSON for /v1/route/explain (features are added by the caller).

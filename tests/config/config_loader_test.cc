@@ -291,6 +291,32 @@ models:
                           StartsWith("models[5].context_window: must be a number of tokens")));
 }
 
+TEST_F(ConfigLoaderTest, TargetSharesStartFromTheirCumulativeThresholds) {
+  Config config = Load(std::string(kTiered) + R"(
+profiles:
+  - { name: auto, shares: [0.5, 0.3, 0.2] }
+)");
+  const Profile& p = config.profiles.at(0);
+  EXPECT_EQ(p.shares, (std::vector<double>{0.5, 0.3, 0.2}));
+  ASSERT_EQ(p.thresholds.size(), 2u);
+  EXPECT_DOUBLE_EQ(p.thresholds[0], 0.5);
+  EXPECT_DOUBLE_EQ(p.thresholds[1], 0.8);
+}
+
+TEST_F(ConfigLoaderTest, RejectsSharesThatDoNotAddUpOrComeWithThresholds) {
+  EXPECT_THAT(Problems(std::string(kTiered) + R"(
+profiles:
+  - { name: a, shares: [0.5, 0.3] }
+  - { name: b, shares: [0.5, 0.5], thresholds: [0.5] }
+  - { name: c, shares: [1] }
+  - { name: d, shares: [0.5, -0.5, 1] }
+)"),
+              ElementsAre("profiles[0].shares: must add up to 1 (they add up to 0.8)",
+                          "profiles[1]: give thresholds or shares, not both",
+                          StartsWith("profiles[2].shares: must list a traffic share per tier"),
+                          StartsWith("profiles[3].shares[1]: must be a number greater than 0")));
+}
+
 TEST_F(ConfigLoaderTest, RejectsBadProfiles) {
   EXPECT_THAT(Problems(std::string(kTiered) + R"(
 profiles:
@@ -316,7 +342,7 @@ profiles:
                           "profiles[2].expected_output_tokens: must be at least 1",
                           "profiles[3].max_attempts: must be between 1 and 10",
                           StartsWith("profiles[3].weight: unknown key (expected one of: name, "
-                                     "thresholds, kinds, max_attempts, expected_output_tokens)"),
+                                     "thresholds, shares, kinds, max_attempts, expected_output_tokens)"),
                           "profiles[4].name: is required",
                           "profiles[5].name: must not contain quotes, backslashes or control "
                           "characters"));

@@ -20,6 +20,12 @@ config::Model TieredModel(std::string name, int tier, double input, double outpu
   return m;
 }
 
+config::Profile NamedProfile(std::string name) {
+  config::Profile p;
+  p.name = std::move(name);
+  return p;
+}
+
 class RouterTest : public ::testing::Test {
  protected:
   void Build() {
@@ -31,7 +37,8 @@ class RouterTest : public ::testing::Test {
     runtime_ = Runtime::Build(config_);
   }
   routing::Decision Decide(double score, const routing::RequestTraits& traits = {}, int min_tier = 0) {
-    return routing::Decide(*runtime_, runtime_->config().profiles[0], score, min_tier, traits, {});
+    const config::Profile& profile = runtime_->config().profiles[0];
+    return routing::Decide(*runtime_, profile, profile.thresholds, score, min_tier, traits, {});
   }
   static std::vector<std::string> Names(const routing::Decision& d) {
     std::vector<std::string> out;
@@ -40,7 +47,7 @@ class RouterTest : public ::testing::Test {
   }
 
   config::Config config_;
-  config::Profile profile_{"auto"};
+  config::Profile profile_ = NamedProfile("auto");
   std::shared_ptr<const Runtime> runtime_;
 };
 
@@ -79,8 +86,11 @@ TEST_F(RouterTest, DropsModelsLackingAFeatureOrContextTheRequestNeeds) {
   routing::Decision d = Decide(0.1, traits);
   EXPECT_EQ(Names(d), (std::vector<std::string>{"general"}));
   for (const auto& v : d.verdicts) {
-    if (v.model->config->name == "no-tools") EXPECT_STREQ(v.dropped, "no tool support");
-    if (v.model->config->name == "tiny-context") EXPECT_STREQ(v.dropped, "context window too small");
+    if (v.model->config->name == "no-tools") {
+      EXPECT_STREQ(v.dropped, "no tool support");
+    } else if (v.model->config->name == "tiny-context") {
+      EXPECT_STREQ(v.dropped, "context window too small");
+    }
   }
 }
 
@@ -94,7 +104,7 @@ TEST_F(RouterTest, AProfileMayRestrictKinds) {
 
 TEST_F(RouterTest, ExpectedCostUsesPromptTokensAndCappedOutputTokens) {
   config::Model m = TieredModel("m", 1, 2.0, 10.0);
-  config::Profile p{"auto"};
+  config::Profile p = NamedProfile("auto");
   p.expected_output_tokens = 500;
   routing::RequestTraits traits;
   traits.estimated_prompt_tokens = 1000;
@@ -108,6 +118,34 @@ TEST_F(RouterTest, StopsAtTheProfilesMaximumAttempts) {
   config_.models = {TieredModel("a", 1, 1, 1), TieredModel("b", 1, 2, 2), TieredModel("c", 1, 3, 3)};
   Build();
   EXPECT_EQ(Names(Decide(0.1)), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(CalibratorTest, KeepsTheStartingThresholdsUntilEnoughTrafficWasSeen) {
+  routing::Calibrator c({0.5, 0.3, 0.2}, {0.5, 0.8});
+  for (std::size_t i = 0; i + 1 < routing::Calibrator::kMinSamples; ++i) c.Observe(0.01);
+  EXPECT_EQ(c.thresholds(), (std::vector<double>{0.5, 0.8}));
+}
+
+TEST(CalibratorTest, SplitsRecentScoresIntoTheTargetShares) {
+  routing::Calibrator c({0.5, 0.3, 0.2}, {0.5, 0.8});
+  // Live traffic scores low (0.00 .. 0.20): fixed thresholds would send all of it to tier 1.
+  for (int i = 0; i < 4096; ++i) c.Observe(0.2 * (i % 1000) / 1000.0);
+  ASSERT_EQ(c.thresholds().size(), 2u);
+  EXPECT_NEAR(c.thresholds()[0], 0.10, 0.005);
+  EXPECT_NEAR(c.thresholds()[1], 0.16, 0.005);
+  int tiers[4] = {};
+  for (int i = 0; i < 1000; ++i) ++tiers[routing::RequiredTier(0.2 * i / 1000.0, c.thresholds())];
+  EXPECT_NEAR(tiers[1], 500, 25);  // the window repeats some scores once more than others
+  EXPECT_NEAR(tiers[2], 300, 25);
+  EXPECT_NEAR(tiers[3], 200, 25);
+}
+
+TEST(CalibratorTest, FollowsAShiftInTraffic) {
+  routing::Calibrator c({0.5, 0.5}, {0.5});
+  for (int i = 0; i < 4096; ++i) c.Observe(0.1 + 0.0001 * (i % 100));
+  EXPECT_LT(c.thresholds()[0], 0.2);
+  for (int i = 0; i < 4096; ++i) c.Observe(0.9 + 0.0001 * (i % 100));
+  EXPECT_GT(c.thresholds()[0], 0.8);
 }
 
 // The whole path: "auto" on real sockets, a dead cheap model first in cost order.
@@ -131,7 +169,7 @@ class AutoRouteTest : public ProxyTest {
       mid.tier = 3;
       mid.prices = {0.15, 0.075, 0.6};
       mid.supports.tools = true;
-      config::Profile profile{"auto"};
+      config::Profile profile = NamedProfile("auto");
       profile.max_attempts = max_attempts;
       profile.thresholds = {0.999};  // short prompts need tier 1 whatever the model scores
       c.profiles = {profile};
