@@ -128,10 +128,12 @@ TEST_F(ConfigLoaderTest, ProductionExampleLoadsWhenEveryKeyIsSet) {
   EXPECT_EQ(config.FindModel("gemini-2.0-flash")->context_window, 1048576);
   EXPECT_EQ(config.FindModel("llama-3.1-8b-vllm")->kind, ModelKind::kSelfHosted);
   EXPECT_DOUBLE_EQ(config.FindModel("llama-3.1-8b-vllm")->prices.output, 0.0);
-  ASSERT_EQ(config.profiles.size(), 3u);
-  EXPECT_EQ(config.profiles[2].name, "auto-private");
-  EXPECT_THAT(config.profiles[2].kinds, ElementsAre(ModelKind::kSelfHosted, ModelKind::kEdge));
-  EXPECT_EQ(config.profiles[2].max_attempts, 2);
+  ASSERT_EQ(config.profiles.size(), 4u);
+  EXPECT_EQ(config.profiles[2].name, "auto-budget");
+  EXPECT_THAT(config.profiles[2].shares, ElementsAre(0.6, 0.3, 0.1));
+  EXPECT_EQ(config.profiles[3].name, "auto-private");
+  EXPECT_THAT(config.profiles[3].kinds, ElementsAre(ModelKind::kSelfHosted, ModelKind::kEdge));
+  EXPECT_EQ(config.profiles[3].max_attempts, 2);
 }
 
 TEST_F(ConfigLoaderTest, ProductionExampleNamesEachMissingVariable) {
