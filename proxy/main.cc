@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "classifiers/commands.h"
+#include "classifiers/model_io.h"
 #include "config/config_loader.h"
 #include "proxy/demo.h"
 #include "proxy/runtime.h"
@@ -32,7 +33,19 @@ int OpenAccessLog(const std::string& where) {
   return fd;
 }
 
-int Serve(const std::string& config_path, int port, int threads, const std::string& access_log) {
+struct ServeOptions {
+  std::string config_path;
+  int port = -1;
+  int threads = 0;
+  std::string access_log = "-";
+  std::string classifier;  // model file; "" = the committed one
+};
+
+int Serve(const ServeOptions& o) {
+  const std::string& config_path = o.config_path;
+  const int port = o.port;
+  const int threads = o.threads;
+  const std::string& access_log = o.access_log;
   Config config = switchyard::config::LoadConfigFile(config_path);
   if (port >= 0) config.listener.port = static_cast<uint16_t>(port);
   for (const auto& u : config.upstreams)
@@ -41,7 +54,12 @@ int Serve(const std::string& config_path, int port, int threads, const std::stri
                  "warning: upstream '{}' has insecure_skip_verify: its TLS certificate is NOT "
                  "verified\n",
                  u.name);
-  auto runtime = switchyard::Runtime::Build(std::move(config));
+  std::shared_ptr<const switchyard::classifiers::Model> classifier;
+  if (!o.classifier.empty()) {
+    const auto status = switchyard::classifiers::LoadModel(o.classifier, &classifier);
+    if (!status.ok()) throw std::runtime_error("cannot load the classifier model: " + status.message());
+  }
+  auto runtime = switchyard::Runtime::Build(std::move(config), std::move(classifier));
   switchyard::ServerOptions options;
   options.threads = threads;
   options.access_log_fd = OpenAccessLog(access_log);
@@ -63,15 +81,14 @@ int main(int argc, char** argv) {
   CLI::App app{"switchyard: a cost-aware, OpenAI-compatible LLM router proxy"};
   app.require_subcommand(1);
 
-  std::string config_path;
-  int port = -1;
-  int threads = 0;
-  std::string access_log = "-";
+  ServeOptions so;
   auto* serve = app.add_subcommand("serve", "Run the proxy");
-  serve->add_option("-c,--config", config_path, "Config file (YAML)")->required();
-  serve->add_option("-p,--port", port, "Listen port (overrides the config; 0 picks one)");
-  serve->add_option("-t,--threads", threads, "Worker threads (default: the config's, else cores)");
-  serve->add_option("--access-log", access_log, "Access log: - (stdout), off, or a file path");
+  serve->add_option("-c,--config", so.config_path, "Config file (YAML)")->required();
+  serve->add_option("-p,--port", so.port, "Listen port (overrides the config; 0 picks one)");
+  serve->add_option("-t,--threads", so.threads, "Worker threads (default: the config's, else cores)");
+  serve->add_option("--access-log", so.access_log, "Access log: - (stdout), off, or a file path");
+  serve->add_option("--classifier", so.classifier,
+                    "Classifier model file (default: the committed classifiers/model/router-v1.model)");
 
   std::string check_path;
   auto* check = app.add_subcommand("check-config", "Validate a config file and list every problem");
@@ -81,7 +98,7 @@ int main(int argc, char** argv) {
   switchyard::AddDemoCommand(app);
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*serve) return Serve(config_path, port, threads, access_log);
+    if (*serve) return Serve(so);
     if (*check) {
       Config config = switchyard::config::LoadConfigFile(check_path);
       fmt::print("{}: ok ({} upstreams, {} models)\n", check_path, config.upstreams.size(),
@@ -89,7 +106,7 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const ConfigError& e) {
-    PrintProblems(*serve ? config_path : check_path, e);
+    PrintProblems(*serve ? so.config_path : check_path, e);
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "switchyard: {}\n", e.what());
