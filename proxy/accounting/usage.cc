@@ -1,0 +1,156 @@
+#include "proxy/accounting/usage.h"
+
+#include <simdjson.h>
+
+#include <cmath>
+
+namespace switchyard::accounting {
+namespace {
+
+namespace ondemand = simdjson::ondemand;
+
+ondemand::parser& ThreadParser() {
+  thread_local ondemand::parser parser;
+  return parser;
+}
+
+// A token count: a non-negative integer (or an integral float); anything else counts 0.
+// A value not consumed here is skipped by the enclosing object's iteration.
+std::int64_t ReadCount(ondemand::value value) {
+  ondemand::json_type type;
+  if (value.type().get(type) || type != ondemand::json_type::number) return 0;
+  std::int64_t n = 0;
+  if (!value.get_int64().get(n)) return n < 0 ? 0 : n;
+  double d = 0;
+  if (value.get_double().get(d)) return 0;
+  // 2^63 as a double; larger values (and NaN) do not fit.
+  if (!(d >= 0 && d < 9223372036854775808.0) || d != std::floor(d)) return 0;
+  return static_cast<std::int64_t>(d);
+}
+
+// Reads `wanted` (a count) from `value` when it is an object; other fields are skipped.
+// Returns false on a structural error.
+bool ReadNestedCount(ondemand::value value, std::string_view wanted, std::int64_t& out) {
+  ondemand::json_type type;
+  if (value.type().get(type)) return false;
+  if (type != ondemand::json_type::object) return true;  // null or odd type: leave 0
+  ondemand::object object;
+  if (value.get_object().get(object)) return false;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return false;
+    ondemand::value v;
+    if (field.value().get(v)) return false;
+    if (key == wanted) out = ReadCount(v);
+  }
+  return true;
+}
+
+// Fills `usage` from a `usage` value; present only when it is an object.
+bool ReadUsage(ondemand::value value, Usage& usage) {
+  usage = Usage{};
+  ondemand::json_type type;
+  if (value.type().get(type)) return false;
+  if (type != ondemand::json_type::object) return true;  // null: not present
+  ondemand::object object;
+  if (value.get_object().get(object)) return false;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return false;
+    ondemand::value v;
+    if (field.value().get(v)) return false;
+    if (key == "prompt_tokens") {
+      usage.prompt_tokens = ReadCount(v);
+    } else if (key == "completion_tokens") {
+      usage.completion_tokens = ReadCount(v);
+    } else if (key == "prompt_tokens_details") {
+      if (!ReadNestedCount(v, "cached_tokens", usage.cached_tokens)) return false;
+    } else if (key == "completion_tokens_details") {
+      if (!ReadNestedCount(v, "reasoning_tokens", usage.reasoning_tokens)) return false;
+    }
+  }
+  usage.present = true;
+  return true;
+}
+
+// Scans a whole JSON document (data[0, size) readable up to `capacity`) for its top-level
+// `usage` and whether `choices` is an empty array. Any error yields a default result.
+StreamEventUsage ScanDocument(const char* data, std::size_t size, std::size_t capacity) {
+  StreamEventUsage result;
+  if (capacity < size + simdjson::SIMDJSON_PADDING) return {};
+  ondemand::document doc;
+  if (ThreadParser().iterate(data, size, capacity).get(doc)) return {};
+  ondemand::object object;
+  if (doc.get_object().get(object)) return {};
+  bool choices_empty = false;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return {};
+    ondemand::value value;
+    if (field.value().get(value)) return {};
+    if (key == "usage") {
+      if (!ReadUsage(value, result.usage)) return {};
+    } else if (key == "choices") {
+      choices_empty = false;
+      ondemand::json_type type;
+      if (value.type().get(type)) return {};
+      if (type == ondemand::json_type::array) {
+        ondemand::array array;
+        if (value.get_array().get(array)) return {};
+        if (array.is_empty().get(choices_empty)) return {};
+      }
+    }
+  }
+  // Anything after the closing brace makes the document malformed.
+  if (!doc.current_location().error()) return {};
+  result.usage_only_chunk = choices_empty && result.usage.present;
+  return result;
+}
+
+// The event's data field: the values of its "data" lines joined by "\n". False if none.
+bool ExtractData(std::string_view event, std::string& out) {
+  out.clear();
+  bool any = false;
+  while (!event.empty()) {
+    std::size_t eol = event.find('\n');
+    std::string_view line = event.substr(0, eol);
+    event.remove_prefix(eol == std::string_view::npos ? event.size() : eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::string_view value;
+    if (line == "data") {
+      value = {};
+    } else if (line.starts_with("data:")) {
+      value = line.substr(5);
+      if (value.starts_with(' ')) value.remove_prefix(1);
+    } else {
+      continue;  // comments, event:, id:, retry:
+    }
+    if (any) out.push_back('\n');
+    out.append(value);
+    any = true;
+  }
+  return any;
+}
+
+}  // namespace
+
+Usage ParseUsageFromBody(const std::string& body) {
+  return ScanDocument(body.data(), body.size(), body.capacity()).usage;
+}
+
+StreamEventUsage InspectStreamEvent(std::string_view sse_event) {
+  thread_local std::string buffer;
+  if (!ExtractData(sse_event, buffer) || buffer == "[DONE]") return {};
+  buffer.reserve(buffer.size() + simdjson::SIMDJSON_PADDING);
+  return ScanDocument(buffer.data(), buffer.size(), buffer.capacity());
+}
+
+Usage ParseUsageFromEvent(std::string_view sse_event) {
+  return InspectStreamEvent(sse_event).usage;
+}
+
+bool IsUsageOnlyChunk(std::string_view sse_event) {
+  return InspectStreamEvent(sse_event).usage_only_chunk;
+}
+
+}  // namespace switchyard::accounting
