@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "classifiers/chat_request.h"
+#include "proxy/accounting/money.h"
 #include "proxy/relay.h"
 #include "proxy/respond.h"
 #include "proxy/routing/router.h"
@@ -157,6 +158,8 @@ void Account(const RequestContext& ctx) {
   const bool api = ctx.route == Route::kChatCompletions || ctx.route == Route::kCompletions ||
                    ctx.route == Route::kEmbeddings;
   if (api) metrics.RecordApi(ctx.model, status);
+  if (ctx.model && ctx.usage.present)
+    metrics.RecordUsage(*ctx.model, ctx.usage, accounting::CostNanoUsd(ctx.model->prices, ctx.usage));
   AccessLogEntry entry;
   entry.request_id = ctx.request_id;
   entry.method = ctx.request.method_string();

@@ -7,6 +7,7 @@
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "proxy/accounting/usage.h"
 #include "proxy/respond.h"
 #include "proxy/server.h"
 #include "proxy/sse.h"
@@ -122,9 +123,14 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
       co_return false;
     }
   }
+  std::string& body = parser.get().body();
+  if (parser.get().result_int() < 400) {
+    openai::ReservePadding(body);
+    ctx.usage = accounting::ParseUsageFromBody(body);
+  }
   http::response<http::string_body> res{parser.get().result(), 11};
   CopyResponseHeaders(parser.get().base(), res, ctx);
-  res.body() = std::move(parser.get().body());
+  res.body() = std::move(body);
   res.prepare_payload();
   ctx.status = res.result_int();
   if (ctx.status >= 400) ctx.error_code = fmt::format("upstream_status_{}", ctx.status);
@@ -134,6 +140,28 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
   ctx.bytes_out += n;
   if (ec) ctx.client_gone = true;
   co_return reusable;
+}
+
+// Whether `text` has a "usage" key whose value is an object (not null): only such events
+// are worth parsing.
+static bool MayCarryUsage(std::string_view text) {
+  for (std::size_t at = text.find(R"("usage")"); at != std::string_view::npos;
+       at = text.find(R"("usage")", at + 1)) {
+    std::size_t i = at + 7;
+    while (i < text.size() && (text[i] == ' ' || text[i] == ':' || text[i] == '\t')) ++i;
+    if (i < text.size() && text[i] == '{') return true;
+  }
+  return false;
+}
+
+// Keeps the usage a stream reports (its last chunk, when include_usage was asked for).
+static void NoteStreamUsage(RequestContext& ctx, std::string_view events) {
+  if (!MayCarryUsage(events)) return;
+  SseSplitter::ForEachEvent(events, [&](std::string_view event) {
+    if (!MayCarryUsage(event)) return;
+    accounting::Usage usage = accounting::InspectStreamEvent(event).usage;
+    if (usage.present) ctx.usage = usage;
+  });
 }
 
 // Writes one chunk to the client; false when the client is gone.
@@ -180,6 +208,7 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
       got = buffer.size() - parser.get().body().size;
     } while (!failure && !parser.is_done() && conn.next_chunk_buffered() && got < buffer.size());
     const std::string_view events = sse.Feed({buffer.data(), got});
+    NoteStreamUsage(ctx, events);
     if (!events.empty()) {
       const auto chunk = http::make_chunk(asio::buffer(events));
       if (!co_await WriteToClient(ctx, chunk, timeouts.idle))

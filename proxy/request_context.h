@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/accounting/usage.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/openai/request.h"
 #include "proxy/runtime.h"
@@ -48,6 +49,7 @@ struct RequestContext {
   const ModelRuntime* model = nullptr;           // the candidate being tried / that answered
 
   // The outcome.
+  accounting::Usage usage;  // as the upstream reported it (present = false when it did not)
   unsigned status = 0;
   std::uint64_t bytes_out = 0;
   std::string error_code;     // "" on success

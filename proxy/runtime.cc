@@ -80,6 +80,7 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
     m.index = i;
     m.quoted_upstream_model = "\"" + model.upstream_model + "\"";  // validated: needs no escaping
     m.json = ModelJson(model, rt->config_.upstreams[model.upstream_index], created);
+    m.prices = accounting::PriceTable::FromConfig(model.prices);
     if (i) rt->models_list_json_ += ',';
     rt->models_list_json_ += m.json;
     rt->models_.push_back(std::move(m));

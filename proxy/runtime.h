@@ -12,6 +12,7 @@
 
 #include "classifiers/model.h"
 #include "config/config.h"
+#include "proxy/accounting/money.h"
 
 namespace switchyard {
 
@@ -28,6 +29,7 @@ struct ModelRuntime {
   std::size_t index = 0;               // position in Config::models
   std::string quoted_upstream_model;   // "\"llama3.2:3b\"": spliced into request bodies
   std::string json;                    // this model's object in /v1/models
+  accounting::PriceTable prices;       // the config's prices in integer units
 };
 
 struct ProfileRuntime {

@@ -64,6 +64,24 @@ Metrics::Metrics(const Runtime& runtime) : registry_(std::make_shared<prometheus
     unrouted[s] = &api.Add({{"model", ""}, {"upstream", ""}, {"status_class", kStatusClassNames[s]}});
   api_requests_.push_back(unrouted);
 
+  auto& tokens = BuildCounter()
+                     .Name("switchyard_tokens_total")
+                     .Help("Tokens the upstreams reported, by model, upstream and type")
+                     .Register(*registry_);
+  auto& cost = BuildCounter()
+                   .Name("switchyard_cost_usd_total")
+                   .Help("Spend in USD at the config's prices, by model and upstream")
+                   .Register(*registry_);
+  for (const auto& model : runtime.models()) {
+    const std::string& name = model.config->name;
+    const std::string& upstream = model.config->upstream;
+    auto series = [&](const char* type) -> prometheus::Counter* {
+      return &tokens.Add({{"model", name}, {"upstream", upstream}, {"type", type}});
+    };
+    usage_.push_back({series("prompt"), series("cached"), series("completion"),
+                      &cost.Add({{"model", name}, {"upstream", upstream}})});
+  }
+
   auto& failures = BuildCounter()
                        .Name("switchyard_upstream_failures_total")
                        .Help("Failed exchanges with an upstream, by kind")
@@ -108,6 +126,15 @@ void Metrics::RecordApi(const ModelRuntime* model, unsigned status) {
 void Metrics::RecordUpstreamFailure(std::size_t upstream_index, upstream::FailureKind kind) {
   const int k = static_cast<int>(kind);
   if (k > 0 && k < kFailureKinds) upstream_failures_[upstream_index][k]->Increment();
+}
+
+void Metrics::RecordUsage(const ModelRuntime& model, const accounting::Usage& usage,
+                          std::int64_t cost_nano_usd) {
+  const UsageSeries& s = usage_[model.index];
+  s.prompt->Increment(static_cast<double>(usage.prompt_tokens));
+  s.cached->Increment(static_cast<double>(usage.cached_tokens));
+  s.completion->Increment(static_cast<double>(usage.completion_tokens));
+  s.cost_usd->Increment(static_cast<double>(cost_nano_usd) / accounting::kNanoPerUsd);
 }
 
 void Metrics::RecordUpstreamConnectionOpened(std::size_t upstream_index) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/accounting/usage.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream/failure.h"
 
@@ -52,6 +53,8 @@ class Metrics {
   // A proxied API request; `model` is null when it failed before a model was chosen.
   void RecordApi(const ModelRuntime* model, unsigned status);
   void RecordUpstreamFailure(std::size_t upstream_index, upstream::FailureKind kind);
+  // Tokens an upstream reported for a request to `model`, and what they cost.
+  void RecordUsage(const ModelRuntime& model, const accounting::Usage& usage, std::int64_t cost_nano_usd);
   void RecordUpstreamConnectionOpened(std::size_t upstream_index);
 
   prometheus::Gauge& active_requests() { return *active_requests_; }
@@ -71,6 +74,13 @@ class Metrics {
   std::vector<ByStatus> api_requests_;  // by model index; the last entry: no model
   std::vector<std::vector<prometheus::Counter*>> upstream_failures_;  // [upstream][kind]
   std::vector<prometheus::Counter*> upstream_connections_;
+  struct UsageSeries {
+    prometheus::Counter* prompt;
+    prometheus::Counter* cached;
+    prometheus::Counter* completion;
+    prometheus::Counter* cost_usd;
+  };
+  std::vector<UsageSeries> usage_;  // by model index
   prometheus::Gauge* active_requests_ = nullptr;
   prometheus::Gauge* client_connections_ = nullptr;
 };

@@ -247,6 +247,30 @@ TEST_F(ProxyTest, ServesModelsHealthAndMetrics) {
   EXPECT_NE(metrics.body.find("switchyard_request_duration_seconds_bucket"), std::string::npos);
 }
 
+TEST_F(ProxyTest, CountsReportedTokensAndTheirCostPerModel) {
+  StartProxy("", "", "", [](config::Config& c) {
+    for (auto& m : c.models)
+      if (m.name == "gpt-4o-mini") m.prices = {0.15, 0.075, 0.60};
+  });
+  ASSERT_EQ(Post(kChat).status, 200u);
+  TestClient client(port());
+  client.Send(boost::beast::http::verb::post, "/v1/chat/completions",
+              R"({"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[]})");
+  ASSERT_EQ(client.ReadHead(), 200u);
+  client.ReadToEnd();
+  std::string metrics;
+  // Both requests' usage: 5 completion tokens each (the mock's output_tokens).
+  EXPECT_TRUE(Eventually([&] {
+    metrics = Get("/metrics").body;
+    return metrics.find(R"(switchyard_tokens_total{model="gpt-4o-mini",type="completion",upstream="mock"} 10)") !=
+           std::string::npos;
+  })) << metrics;
+  EXPECT_NE(metrics.find(R"(switchyard_cost_usd_total{model="gpt-4o-mini",upstream="mock"} )"),
+            std::string::npos);
+  EXPECT_EQ(metrics.find(R"(switchyard_cost_usd_total{model="gpt-4o-mini",upstream="mock"} 0
+)"), std::string::npos);
+}
+
 TEST_F(ProxyTest, ReadinessShowsAnUpstreamDownAfterFailedConnections) {
   StartProxy();
   EXPECT_NE(Get("/readyz").body.find(R"("dead":"up")"), std::string::npos);
