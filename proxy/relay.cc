@@ -21,9 +21,9 @@ namespace http = beast::http;
 using upstream::Clock;
 using upstream::kAwait;
 
-// Largest non-streaming upstream body read into memory (embeddings of big batches).
-static constexpr std::size_t kMaxUpstreamBody = 256 * 1024 * 1024;
 static constexpr std::size_t kStreamReadSize = 8 * 1024;
+// An SSE event still incomplete past this size is not an event stream worth relaying.
+static constexpr std::size_t kMaxEventBytes = 1024 * 1024;
 
 static bool IsHopByHop(http::field f) {
   switch (f) {
@@ -53,9 +53,13 @@ bool ForwardsRequestHeader(const http::fields::value_type& field) {
       return false;
     default: break;
   }
+  // Credentials and account selectors belong to the proxy's upstream key, not to clients.
+  static constexpr std::string_view kDenied[] = {"x-request-id",   "api-key",
+                                                 "x-api-key",      "x-goog-api-key",
+                                                 "openai-organization", "openai-project"};
   const std::string_view name = field.name_string();
-  return !beast::iequals(name, "x-request-id") && !beast::iequals(name, "api-key") &&
-         !beast::iequals(name, "x-api-key");
+  return std::none_of(std::begin(kDenied), std::end(kDenied),
+                      [&](std::string_view d) { return beast::iequals(name, d); });
 }
 
 bool RelaysResponseHeader(const http::fields::value_type& field) {
@@ -72,7 +76,7 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
                                  target.substr(3));
   head += up.fixed_headers;
   for (const auto& field : ctx.request)
-    if (ForwardsRequestHeader(field))
+    if (ForwardsRequestHeader(field) && !up.SetsHeader(field.name_string()))
       fmt::format_to(std::back_inserter(head), "{}: {}\r\n", field.name_string(), field.value());
   fmt::format_to(std::back_inserter(head), "x-request-id: {}\r\nContent-Length: {}\r\n\r\n",
                  ctx.request_id, content_length);
@@ -81,12 +85,13 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
 
 template <class Message>
 static void CopyResponseHeaders(const http::response_header<>& from, Message& to,
-                                const RequestContext& ctx) {
+                                RequestContext& ctx) {
   for (const auto& field : from)
     if (RelaysResponseHeader(field)) to.insert(field.name_string(), field.value());
   if (auto id = from.find("x-request-id"); id != from.end())
     to.set("x-upstream-request-id", id->value());
   to.set("x-request-id", ctx.request_id);
+  ctx.keep_alive = ctx.keep_alive && !ctx.worker.draining();  // a drain may have begun since
   if (ctx.profile) {  // say where routing sent it
     to.set("x-switchyard-model", ctx.model->config->name);
     to.set("x-switchyard-upstream", ctx.model->config->upstream);
@@ -113,7 +118,7 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
   const auto& timeouts = ctx.runtime->upstreams()[ctx.model->config->upstream_index].config->timeouts;
   const auto deadline = ctx.start + timeouts.total;
   http::response_parser<http::string_body> parser{std::move(head)};
-  parser.body_limit(kMaxUpstreamBody);
+  parser.body_limit(upstream::kMaxUpstreamBody);
   while (!parser.is_done()) {
     upstream::Failure failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);
     if (failure) {
@@ -194,6 +199,7 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
   }
 
   http::response_parser<http::buffer_body> parser{std::move(head)};
+  parser.body_limit(boost::none);  // a long stream is fine; each event is bounded below
   SseSplitter sse;
   std::array<char, kStreamReadSize> buffer;
   upstream::Failure failure;
@@ -208,6 +214,9 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
       got = buffer.size() - parser.get().body().size;
     } while (!failure && !parser.is_done() && conn.next_chunk_buffered() && got < buffer.size());
     const std::string_view events = sse.Feed({buffer.data(), got});
+    if (!failure && sse.partial().size() > kMaxEventBytes)
+      failure = {upstream::FailureKind::kBadResponse,
+                 fmt::format("an SSE event longer than {} bytes", kMaxEventBytes)};
     NoteStreamUsage(ctx, events);
     if (!events.empty()) {
       const auto chunk = http::make_chunk(asio::buffer(events));
@@ -252,7 +261,8 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
         pool, up.config->timeouts, out, ctx.start + up.config->timeouts.total, head, failure);
     if (!conn) {
       NoteFailure(ctx, failure);
-      if (!last) continue;  // nothing reached the client yet: the next candidate may serve
+      const bool time_left = Clock::now() < ctx.start + up.config->timeouts.total;
+      if (!last && time_left) continue;  // nothing reached the client: the next may serve
       openai::ApiError error = upstream::ToApiError(failure, up.config->name);
       co_await RespondError(ctx, std::move(error));
       co_return;
@@ -265,8 +275,11 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
       continue;
     }
     ctx.error_code.clear();  // earlier candidates' failures are in the metrics, not this outcome
-    const bool reusable = IsEventStream(head->get()) ? co_await RelayStream(ctx, *conn, *head)
-                                                     : co_await RelayWhole(ctx, *conn, *head);
+    bool reusable = false;
+    if (IsEventStream(head->get()))
+      reusable = co_await RelayStream(ctx, *conn, *head);
+    else
+      reusable = co_await RelayWhole(ctx, *conn, *head);
     pool.Release(std::move(conn), reusable);
     co_return;
   }

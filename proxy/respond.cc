@@ -4,6 +4,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "proxy/server.h"
+
 namespace switchyard {
 
 namespace asio = boost::asio;
@@ -16,9 +18,11 @@ asio::awaitable<void> Respond(RequestContext& ctx, Reply reply) {
   http::response<http::string_body> res{reply.status, 11};
   res.set(http::field::content_type, reply.content_type);
   res.set("x-request-id", ctx.request_id);
+  ctx.keep_alive = ctx.keep_alive && !ctx.worker.draining();  // a drain may have begun since
   res.keep_alive(ctx.keep_alive);
   res.body() = std::move(reply.body);
   res.prepare_payload();
+  if (ctx.request.method() == http::verb::head) res.body().clear();  // the length stays
   ctx.status = res.result_int();
   ctx.client.expires_after(kClientWriteTimeout);
   auto [ec, n] = co_await http::async_write(ctx.client, res, asio::as_tuple(asio::use_awaitable));

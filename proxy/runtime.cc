@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/beast/core/string.hpp>
+
 #include <ctime>
 #include <stdexcept>
 
@@ -39,6 +41,12 @@ static std::string FixedHeaders(const config::Upstream& upstream) {
   if (!upstream.api_key.empty()) out += fmt::format("Authorization: Bearer {}\r\n", upstream.api_key);
   for (const auto& [name, value] : upstream.headers) out += fmt::format("{}: {}\r\n", name, value);
   return out;
+}
+
+bool UpstreamRuntime::SetsHeader(std::string_view name) const {
+  for (const auto& [configured, value] : config->headers)
+    if (boost::beast::iequals(configured, name)) return true;
+  return false;
 }
 
 static std::string ModelJson(const config::Model& model, const config::Upstream& upstream,

@@ -22,6 +22,9 @@ struct UpstreamRuntime {
   // Holds the upstream key: never log it.
   std::string fixed_headers;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null for plain HTTP
+
+  // Whether the config sets header `name` for this upstream (a client's copy is dropped).
+  bool SetsHeader(std::string_view name) const;
 };
 
 struct ModelRuntime {

@@ -56,6 +56,18 @@ void Worker::CloseIdleSessions() {
     if (slot.idle) slot.stream->cancel();
 }
 
+// Sessions report errors as codes; an exception escaping one is a bug worth a log line.
+static void LogEscapedException(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    fmt::print(stderr, "switchyard: a session ended with an exception: {}\n", ex.what());
+  } catch (...) {
+    fmt::print(stderr, "switchyard: a session ended with an unknown exception\n");
+  }
+}
+
 static int WorkerCount(const Runtime& runtime, const ServerOptions& options) {
   if (options.threads > 0) return options.threads;
   if (runtime.config().listener.threads > 0) return runtime.config().listener.threads;
@@ -68,6 +80,7 @@ Server::Server(std::shared_ptr<const Runtime> runtime, ServerOptions options)
       metrics_(*runtime_),
       access_log_(options.access_log_fd),
       connect_failures_(new std::atomic<int>[runtime_->upstreams().size()]()),
+      last_failure_ns_(new std::atomic<std::int64_t>[runtime_->upstreams().size()]()),
       latency_(new std::atomic<double>[runtime_->upstreams().size()]()) {
   const int n = WorkerCount(*runtime_, options_);
   for (int i = 0; i < n; ++i)
@@ -115,7 +128,7 @@ asio::awaitable<void> Server::Accept() {
     }
     if (active_sessions_.load() >= max_connections) continue;  // socket closes here
     beast::tcp_stream stream(std::move(socket));
-    asio::co_spawn(worker.io(), RunSession(worker, std::move(stream)), asio::detached);
+    asio::co_spawn(worker.io(), RunSession(worker, std::move(stream)), LogEscapedException);
   }
 }
 
@@ -134,16 +147,28 @@ void Server::Shutdown() {
 }
 
 static constexpr int kFailuresBeforeUnusable = 3;
+static constexpr std::chrono::seconds kRetryUnusableAfter{5};
+
+static std::int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 bool Server::UpstreamUsable(std::size_t upstream_index) const {
-  return connect_failures_[upstream_index].load(std::memory_order_relaxed) < kFailuresBeforeUnusable;
+  if (connect_failures_[upstream_index].load(std::memory_order_relaxed) < kFailuresBeforeUnusable)
+    return true;
+  const std::int64_t since = SteadyNowNs() - last_failure_ns_[upstream_index].load();
+  return since >= std::chrono::nanoseconds(kRetryUnusableAfter).count();
 }
 
 void Server::RecordConnectResult(std::size_t upstream_index, bool ok) {
-  if (ok)
+  if (ok) {
     connect_failures_[upstream_index].store(0, std::memory_order_relaxed);
-  else
+  } else {
+    last_failure_ns_[upstream_index].store(SteadyNowNs());
     connect_failures_[upstream_index].fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 double Server::UpstreamLatency(std::size_t upstream_index) const {
@@ -151,6 +176,7 @@ double Server::UpstreamLatency(std::size_t upstream_index) const {
 }
 
 void Server::RecordLatency(std::size_t upstream_index, double seconds) {
+  connect_failures_[upstream_index].store(0, std::memory_order_relaxed);  // it answered
   // Racy read-modify-write on purpose: a lost sample does not matter for a tie-break.
   auto& slot = latency_[upstream_index];
   const double old = slot.load(std::memory_order_relaxed);
@@ -174,8 +200,12 @@ void Server::Wait() {
 
 void Server::Run(const std::function<void()>& on_started) {
   asio::signal_set signals(workers_[0]->io(), SIGINT, SIGTERM);
-  signals.async_wait([this](boost::system::error_code ec, int) {
-    if (!ec) Shutdown();
+  signals.async_wait([this, &signals](boost::system::error_code ec, int) {
+    if (ec) return;
+    Shutdown();
+    signals.async_wait([this](boost::system::error_code ec2, int) {
+      if (!ec2) StopWorkers();  // a second signal: stop now, without waiting for the drain
+    });
   });
   Start();
   if (on_started) on_started();

@@ -58,12 +58,13 @@ class Worker {
   std::shared_ptr<const Runtime> runtime_;
   Metrics& metrics_;
   const AccessLog& access_log_;
-  // Pools before io_: io_ is destroyed first, and coroutine frames it destroys may still
-  // release connections into (closed) pools.
+  // Everything coroutine frames touch is declared before io_: io_ is destroyed first, and
+  // the frames it destroys still release connections into (closed) pools and unregister
+  // their sessions.
   std::vector<std::unique_ptr<upstream::Pool>> pools_;
   std::vector<std::unique_ptr<routing::Calibrator>> calibrators_;  // by profile index
-  boost::asio::io_context io_{1};
   std::list<SessionSlot> sessions_;
+  boost::asio::io_context io_{1};
 };
 
 struct ServerOptions {
@@ -86,11 +87,13 @@ class Server {
   // Start, call `on_started`, serve until SIGINT/SIGTERM, drain, return.
   void Run(const std::function<void()>& on_started = {});
 
-  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  bool draining() const { return draining_.load(); }
   Metrics& metrics() { return metrics_; }
   int worker_count() const { return static_cast<int>(workers_.size()); }
 
-  // Readiness: an upstream is usable until 3 connection attempts in a row failed.
+  // Readiness and routing: an upstream is unusable after 3 connection attempts in a row
+  // failed, until 5 s after the last failure (then requests may try it again); any response
+  // from it makes it usable at once.
   bool UpstreamUsable(std::size_t upstream_index) const;
   void RecordConnectResult(std::size_t upstream_index, bool ok);
   // Time to response headers, smoothed (EWMA); routing breaks cost ties with it.
@@ -117,6 +120,7 @@ class Server {
   std::atomic<bool> stopped_{false};
   std::atomic<int> active_sessions_{0};
   std::unique_ptr<std::atomic<int>[]> connect_failures_;  // in a row, per upstream
+  std::unique_ptr<std::atomic<std::int64_t>[]> last_failure_ns_;  // steady clock, per upstream
   std::unique_ptr<std::atomic<double>[]> latency_;        // seconds, per upstream
   uint16_t port_ = 0;
   std::size_t next_worker_ = 0;

@@ -147,12 +147,25 @@ static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_strea
 }
 
 asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
-  worker.server().SessionStarted();
-  auto slot = worker.AddSession(stream);
+  // Registered for drains and counted for shutdown, undone on every way out of the frame.
+  struct Registration {
+    Worker& worker;
+    std::list<SessionSlot>::iterator slot;
+    Registration(Worker& w, beast::tcp_stream& s) : worker(w), slot(w.AddSession(s)) {
+      worker.server().SessionStarted();
+    }
+    ~Registration() {
+      worker.RemoveSession(slot);
+      worker.server().SessionEnded();
+    }
+  } registration(worker, stream);
+  auto slot = registration.slot;
   GaugeScope connections(worker.metrics().client_connections());
   beast::error_code nodelay_ec;
   stream.socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
-  beast::flat_buffer buffer;
+  // Bounded: Beast limits neither chunk-extension lines nor trailers, so an unbounded buffer
+  // would grow for as long as a client kept sending one.
+  beast::flat_buffer buffer(worker.runtime()->config().listener.max_header_bytes + 64 * 1024);
   bool first = true;
   for (;;) {
     const auto& listener = worker.runtime()->config().listener;
@@ -194,8 +207,6 @@ asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
   }
   beast::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  worker.RemoveSession(slot);
-  worker.server().SessionEnded();
 }
 
 }  // namespace switchyard

@@ -27,10 +27,13 @@ std::string_view SseSplitter::Feed(std::string_view bytes) {
     partial_.assign(bytes.substr(end));
     return bytes.substr(0, end);
   }
-  joined_.assign(partial_).append(bytes);
-  std::size_t end = EndOfLastEvent(joined_);
-  partial_.assign(std::string_view(joined_).substr(end));
-  return std::string_view(joined_).substr(0, end);
+  // An event straddles reads: grow it in place; copy out only once it is complete.
+  partial_.append(bytes);
+  const std::size_t end = EndOfLastEvent(partial_);
+  if (end == 0) return {};
+  complete_.assign(partial_, 0, end);
+  partial_.erase(0, end);
+  return complete_;
 }
 
 }  // namespace switchyard

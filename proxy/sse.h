@@ -24,7 +24,7 @@ class SseSplitter {
 
  private:
   std::string partial_;  // incomplete event carried over between reads
-  std::string joined_;   // partial_ + new bytes when an event straddles two reads
+  std::string complete_;  // events completed by bytes that followed a partial one
 };
 
 // Position just past the first / last blank line ("\n\n" or "\n\r\n") in `s`; 0 if none.

@@ -68,7 +68,8 @@ class Connection {
 
  private:
   std::variant<TcpStream, TlsStream> stream_;
-  beast::flat_buffer buffer_;
+  // Bounded: Beast limits neither chunk-extension lines nor trailers.
+  beast::flat_buffer buffer_{1024 * 1024};
 };
 
 using ConnectionPtr = std::unique_ptr<Connection>;

@@ -40,11 +40,17 @@ asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTim
     ConnectionPtr c = co_await pool.Acquire(deadline, /*fresh_only=*/attempt > 0, failure);
     if (!c) co_return nullptr;
     head.emplace();
+    head->body_limit(kMaxUpstreamBody);  // Beast's default (8 MB) would refuse big embeddings
     bool total_first = false;
     c->ExpiresAfter(Budget(timeouts.first_byte, deadline, total_first));
     auto [wec, written] = co_await c->Write(request.buffers());
     error_code ec = wec;
     if (!ec) std::tie(ec, std::ignore) = co_await c->ReadHeader(*head);
+    while (!ec && head->get().result_int() / 100 == 1) {  // 100 Continue, 103 Early Hints
+      head.emplace();
+      head->body_limit(kMaxUpstreamBody);
+      std::tie(ec, std::ignore) = co_await c->ReadHeader(*head);
+    }
     if (!ec) {
       ++c->requests;
       co_return c;

@@ -17,6 +17,9 @@ namespace switchyard::upstream {
 
 using HeadParser = beast::http::response_parser<beast::http::empty_body>;
 
+// Largest upstream body the proxy accepts (big embedding batches); streams have no limit.
+inline constexpr std::uint64_t kMaxUpstreamBody = 256ull * 1024 * 1024;
+
 struct OutgoingRequest {
   std::string head;  // request line and headers, ending in a blank line; holds the key
   openai::SplicedBody body;

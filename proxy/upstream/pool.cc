@@ -63,17 +63,23 @@ asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fr
     // Reuse the most recently used idle connection; drop those idle too long (the
     // upstream has likely closed them).
     const auto now = Clock::now();
-    while (!idle_.empty()) {
+    while (!fresh_only && !idle_.empty()) {
       ConnectionPtr c = std::move(idle_.back());
       idle_.pop_back();
-      if (fresh_only || now - c->idle_since >= cfg.idle_connection_timeout || !c->StillOpen()) {
+      if (now - c->idle_since >= cfg.idle_connection_timeout || !c->StillOpen()) {
         --open_;
         continue;
       }
       co_return c;
     }
     if (open_ < max_connections_) break;
-    Waiter waiter{asio::steady_timer(executor_, deadline)};
+    if (fresh_only && !idle_.empty()) {  // make room: the oldest idle one goes
+      idle_.pop_front();
+      --open_;
+      break;
+    }
+    // Waiting for a busy connection is bounded like connecting would be.
+    Waiter waiter{asio::steady_timer(executor_, std::min(deadline, now + cfg.timeouts.connect))};
     auto it = waiters_.insert(waiters_.end(), &waiter);
     co_await waiter.timer.async_wait(kAwait);
     if (!waiter.woken) {
@@ -82,6 +88,10 @@ asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fr
                  fmt::format("all {} connections stayed busy", max_connections_)};
       co_return nullptr;
     }
+  }
+  if (Clock::now() >= deadline) {  // nothing left to connect with: not the upstream's fault
+    failure = {FailureKind::kTotalTimeout, "total deadline passed before connecting"};
+    co_return nullptr;
   }
   ++open_;
   ConnectionPtr c = co_await Connect(deadline, failure);
@@ -119,7 +129,8 @@ asio::awaitable<ConnectionPtr> Pool::Connect(Clock::time_point deadline, Failure
                                                   cfg.url.port, cec.message())};
     co_return nullptr;
   }
-  tcp.socket().set_option(asio::ip::tcp::no_delay(true));
+  error_code nodelay_ec;  // best effort; never worth failing the request
+  tcp.socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
   ++opened_;
   if (!upstream_.tls) co_return std::make_unique<Connection>(std::move(tcp));
 

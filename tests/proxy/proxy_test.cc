@@ -21,9 +21,10 @@ TEST_F(ProxyTest, ForwardsChatWithOnlyTheModelValueChanged) {
 }
 
 TEST_F(ProxyTest, ReplacesTheClientKeyWithTheUpstreamKeyAndKeepsTheRequestId) {
-  StartProxy();
+  StartProxy("    headers: { x-tenant: from-config }");
   Reply r = Post(kChat, {{"Authorization", "Bearer client-key"}, {"x-request-id", "trace-42"},
-                         {"OpenAI-Beta", "assistants=v2"}, {"Cookie", "session=1"}});
+                         {"OpenAI-Beta", "assistants=v2"}, {"Cookie", "session=1"},
+                         {"OpenAI-Organization", "org-other"}, {"X-Tenant", "from-client"}});
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(r.header("x-request-id"), "trace-42");
   auto seen = mock_->recorded_requests().at(0);
@@ -31,6 +32,8 @@ TEST_F(ProxyTest, ReplacesTheClientKeyWithTheUpstreamKeyAndKeepsTheRequestId) {
   EXPECT_EQ(seen.headers["x-request-id"], "trace-42");
   EXPECT_EQ(seen.headers["openai-beta"], "assistants=v2");
   EXPECT_EQ(seen.headers.count("cookie"), 0u);
+  EXPECT_EQ(seen.headers.count("openai-organization"), 0u);
+  EXPECT_EQ(seen.headers["x-tenant"], "from-config");  // the config's copy only
   EXPECT_EQ(seen.headers["host"], fmt::format("127.0.0.1:{}", mock_->port()));
 }
 
@@ -144,6 +147,21 @@ TEST_F(ProxyTest, AnswersASlowUpstreamWith504NamingTheTimeout) {
   Reply r = Post(kChat, {{"x-mock-latency-ms", "3000"}});
   ExpectOpenAiError(r, 504, "upstream_first_byte_timeout");
   EXPECT_NE(r.body.find("first_byte"), std::string::npos);
+}
+
+TEST_F(ProxyTest, RelaysAnUpstreamBodyLargerThanBeastsDefaultLimit) {
+  StartProxy("", "", "", [](config::Config& c) {
+    c.models.push_back(c.models[0]);
+    c.models.back().name = c.models.back().upstream_model = "text-embedding-3-large";
+  });
+  // 300 inputs of 4,096 dimensions: well over Beast's 8 MB default body limit.
+  std::string inputs;
+  for (int i = 0; i < 300; ++i) inputs += fmt::format("{}\"text {}\"", i ? "," : "", i);
+  Reply r = Post(fmt::format(R"({{"model":"text-embedding-3-large","input":[{}],"dimensions":4096}})",
+                             inputs),
+                 {}, "/v1/embeddings");
+  ASSERT_EQ(r.status, 200u) << r.body.substr(0, 300);
+  EXPECT_GT(r.body.size(), 8u << 20);
 }
 
 TEST_F(ProxyTest, PassesUpstreamErrorsThroughWithTheirStatusAndBody) {

@@ -20,15 +20,16 @@ bool Relays(std::string_view name) {
   return RelaysResponseHeader(*f.begin());
 }
 
-TEST(RelayHeadersTest, DropsClientCredentialsAndHopByHopHeaders) {
+TEST(RelayHeadersTest, DropsClientCredentialsAccountSelectorsAndHopByHopHeaders) {
   for (auto name : {"Authorization", "authorization", "Api-Key", "X-Api-Key", "Cookie", "Host",
                     "Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Upgrade",
-                    "Content-Length", "Proxy-Authorization", "Accept-Encoding", "x-request-id"})
+                    "Content-Length", "Proxy-Authorization", "Accept-Encoding", "x-request-id",
+                    "OpenAI-Organization", "OpenAI-Project", "x-goog-api-key"})
     EXPECT_FALSE(Forwards(name)) << name;
 }
 
 TEST(RelayHeadersTest, ForwardsEndToEndHeaders) {
-  for (auto name : {"Content-Type", "OpenAI-Organization", "OpenAI-Beta", "User-Agent",
+  for (auto name : {"Content-Type", "OpenAI-Beta", "User-Agent",
                     "x-stainless-lang", "x-mock-tokens"})
     EXPECT_TRUE(Forwards(name)) << name;
 }

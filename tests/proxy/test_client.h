@@ -46,8 +46,10 @@ class TestClient {
   void WriteRaw(std::string_view bytes) { boost::asio::write(stream_, boost::asio::buffer(bytes)); }
 
   Reply Receive() {
-    http::response<http::string_body> res;
-    http::read(stream_, buffer_, res);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);
+    http::read(stream_, buffer_, parser);
+    auto res = parser.release();
     return {res.result_int(), res.base(), std::move(res.body())};
   }
 
