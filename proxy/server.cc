@@ -19,13 +19,14 @@ using asio::ip::tcp;
 using upstream::kAwait;
 
 Worker::Worker(Server& server, std::shared_ptr<const Runtime> runtime, Metrics& metrics,
-               const AccessLog& access_log, int worker_count)
+               const AccessLog& access_log, int worker_index, int worker_count)
     : server_(server), runtime_(std::move(runtime)), metrics_(metrics), access_log_(access_log) {
   const auto& upstreams = runtime_->upstreams();
   for (std::size_t i = 0; i < upstreams.size(); ++i) {
-    // The configured maximum is for the whole process; each worker gets its share.
+    // The configured maximum is for the whole process: workers share it out (the first ones
+    // take the remainder), each with at least one.
     const int max = upstreams[i].config->max_connections;
-    const int share = (max + worker_count - 1) / worker_count;
+    const int share = std::max(1, max / worker_count + (worker_index < max % worker_count ? 1 : 0));
     pools_.push_back(std::make_unique<upstream::Pool>(
         io_.get_executor(), upstreams[i], share, [this, i](bool ok) {
           if (ok) metrics_.RecordUpstreamConnectionOpened(i);
@@ -84,7 +85,7 @@ Server::Server(std::shared_ptr<const Runtime> runtime, ServerOptions options)
       latency_(new std::atomic<double>[runtime_->upstreams().size()]()) {
   const int n = WorkerCount(*runtime_, options_);
   for (int i = 0; i < n; ++i)
-    workers_.push_back(std::make_unique<Worker>(*this, runtime_, metrics_, access_log_, n));
+    workers_.push_back(std::make_unique<Worker>(*this, runtime_, metrics_, access_log_, i, n));
 }
 
 Server::~Server() {

@@ -34,7 +34,7 @@ struct SessionSlot {
 class Worker {
  public:
   Worker(Server& server, std::shared_ptr<const Runtime> runtime, Metrics& metrics,
-         const AccessLog& access_log, int worker_count);
+         const AccessLog& access_log, int worker_index, int worker_count);
   ~Worker();
 
   boost::asio::io_context& io() { return io_; }

@@ -42,6 +42,8 @@ boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& b
     ondemand::value value;
     if (field.value().get(value)) return Malformed();
     if (key == "model") {
+      // Upstreams differ on which of two `model` keys wins: route on none.
+      if (has_model) return BadRequest("'model' is given twice.", "duplicate_parameter", "model");
       ondemand::json_type type;
       if (value.type().get(type)) return Malformed();
       if (type != ondemand::json_type::string)

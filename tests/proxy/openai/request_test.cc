@@ -56,6 +56,12 @@ TEST_F(ParseRequestTest, RejectsMalformedJsonAs400) {
   }
 }
 
+TEST_F(ParseRequestTest, RejectsATwiceGivenModel) {
+  auto r = Parse(R"({"model":"cheap","messages":[],"model":"expensive"})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "duplicate_parameter");
+}
+
 TEST_F(ParseRequestTest, RejectsMissingModel) {
   auto r = Parse(R"({"messages":[]})");
   ASSERT_FALSE(r);
