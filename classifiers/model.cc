@@ -24,7 +24,7 @@ void SetName(Contribution* c, std::string_view prefix, std::string_view a, std::
   for (std::string_view part :
        {prefix, a, b.empty() ? std::string_view() : std::string_view("_"), b}) {
     const size_t take = std::min(part.size(), cap - n);
-    std::memcpy(out + n, part.data(), take);
+    if (take > 0) std::memcpy(out + n, part.data(), take);  // an empty view may hold null
     n += take;
   }
   out[n] = '\0';
