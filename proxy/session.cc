@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/beast/http/read.hpp>
+#include <array>
 #include <random>
 
 #include "proxy/pipeline.h"
@@ -146,6 +147,22 @@ static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_strea
   Account(ctx);
 }
 
+// After refusing a request whose body is still arriving (413): closing at once would reset
+// the connection, and the client would see the reset instead of the answer. Read and drop
+// what keeps coming for a short while first, as nginx's lingering_close does.
+static asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
+  static constexpr std::size_t kMaxDrain = 64 * 1024 * 1024;
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::chrono::seconds(5));
+  std::array<char, 16 * 1024> sink;
+  for (std::size_t drained = 0; drained < kMaxDrain;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kAwait);
+    if (ec) break;
+    drained += n;
+  }
+}
+
 asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
   // Registered for drains and counted for shutdown, undone on every way out of the frame.
   struct Registration {
@@ -195,6 +212,7 @@ asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
       if (!Answerable(ec)) break;  // the connection itself failed: nobody to answer
       auto request = parser.release();
       co_await RespondToReadError(worker, stream, std::move(request), ec);
+      co_await LingeringClose(stream);
       break;
     }
     RequestContext ctx{worker, stream, worker.runtime(), parser.release()};

@@ -110,6 +110,16 @@ TEST_F(ProxyTest, RefusesABodyOverTheLimitWith413) {
   EXPECT_EQ(Post(kChat).status, 200u);
 }
 
+TEST_F(ProxyTest, AClientStillSendingAnOversizedBodyReadsThe413) {
+  StartProxy("", "  max_body_bytes: 64KiB");
+  TestClient client(port());
+  // No Expect header (as the OpenAI SDKs send it): the whole 16 MiB body is on its way when
+  // the proxy refuses it, more than the socket buffers hold.
+  client.Send(boost::beast::http::verb::post, "/v1/chat/completions",
+              fmt::format(R"({{"model":"gpt-4o-mini","pad":"{}"}})", std::string(16 << 20, 'x')));
+  ExpectOpenAiError(client.Receive(), 413, "request_too_large");
+}
+
 TEST_F(ProxyTest, AnswersExpectContinueBeforeTheBodyArrives) {
   StartProxy();
   TestClient client(port());
