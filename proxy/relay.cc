@@ -114,9 +114,9 @@ static void NoteFailure(RequestContext& ctx, const upstream::Failure& failure) {
 
 // A JSON (or any non-SSE) response: read whole, then sent with a Content-Length.
 static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connection& conn,
-                                        upstream::HeadParser& head) {
-  const auto& timeouts = ctx.runtime->upstreams()[ctx.model->config->upstream_index].config->timeouts;
-  const auto deadline = ctx.start + timeouts.total;
+                                        upstream::HeadParser& head,
+                                        const config::UpstreamTimeouts& timeouts,
+                                        Clock::time_point deadline) {
   http::response_parser<http::string_body> parser{std::move(head)};
   parser.body_limit(upstream::kMaxUpstreamBody);
   while (!parser.is_done()) {
@@ -182,9 +182,9 @@ static asio::awaitable<bool> WriteToClient(RequestContext& ctx, const Buffers& b
 
 // An SSE response: each event goes to the client as soon as its last byte arrived.
 static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connection& conn,
-                                         upstream::HeadParser& head) {
-  const auto& timeouts = ctx.runtime->upstreams()[ctx.model->config->upstream_index].config->timeouts;
-  const auto deadline = ctx.start + timeouts.total;
+                                         upstream::HeadParser& head,
+                                         const config::UpstreamTimeouts& timeouts,
+                                         Clock::time_point deadline) {
   http::response<http::empty_body> res{head.get().result(), 11};
   CopyResponseHeaders(head.get().base(), res, ctx);
   res.chunked(true);
@@ -254,14 +254,16 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     out.head = BuildUpstreamHead(ctx, out.body.size());
 
     upstream::Pool& pool = ctx.worker.pool(index);
+    const config::UpstreamTimeouts& timeouts = up.config->timeouts;
+    const Clock::time_point deadline = ctx.start + timeouts.total;
     std::optional<upstream::HeadParser> head;
     upstream::Failure failure;
     const auto sent = Clock::now();
-    upstream::ConnectionPtr conn = co_await upstream::SendRequest(
-        pool, up.config->timeouts, out, ctx.start + up.config->timeouts.total, head, failure);
+    upstream::ConnectionPtr conn =
+        co_await upstream::SendRequest(pool, timeouts, out, deadline, head, failure);
     if (!conn) {
       NoteFailure(ctx, failure);
-      const bool time_left = Clock::now() < ctx.start + up.config->timeouts.total;
+      const bool time_left = Clock::now() < deadline;
       if (!last && time_left) continue;  // nothing reached the client: the next may serve
       openai::ApiError error = upstream::ToApiError(failure, up.config->name);
       co_await RespondError(ctx, std::move(error));
@@ -277,9 +279,9 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     ctx.error_code.clear();  // earlier candidates' failures are in the metrics, not this outcome
     bool reusable = false;
     if (IsEventStream(head->get()))
-      reusable = co_await RelayStream(ctx, *conn, *head);
+      reusable = co_await RelayStream(ctx, *conn, *head, timeouts, deadline);
     else
-      reusable = co_await RelayWhole(ctx, *conn, *head);
+      reusable = co_await RelayWhole(ctx, *conn, *head, timeouts, deadline);
     pool.Release(std::move(conn), reusable);
     co_return;
   }

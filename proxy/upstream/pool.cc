@@ -131,7 +131,6 @@ asio::awaitable<ConnectionPtr> Pool::Connect(Clock::time_point deadline, Failure
   }
   error_code nodelay_ec;  // best effort; never worth failing the request
   tcp.socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
-  ++opened_;
   if (!upstream_.tls) co_return std::make_unique<Connection>(std::move(tcp));
 
   TlsStream tls(std::move(tcp), *upstream_.tls);

@@ -39,10 +39,6 @@ class Pool {
   // Drops idle connections; connections released later are dropped too.
   void Close();
 
-  int open_connections() const { return open_; }
-  int idle_connections() const { return static_cast<int>(idle_.size()); }
-  std::uint64_t connections_opened() const { return opened_; }
-
  private:
   asio::awaitable<ConnectionPtr> Connect(Clock::time_point deadline, Failure& failure);
   void WakeOneWaiter();
@@ -57,7 +53,6 @@ class Pool {
   };
   std::list<Waiter*> waiters_;
   int open_ = 0;  // idle + in use + connecting
-  std::uint64_t opened_ = 0;
   std::function<void(bool ok)> on_connect_;
   bool closed_ = false;
 };
