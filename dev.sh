@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD_DEPS=(cmake g++ make pkg-config libboost1.81-dev libssl-dev libsimdjson-dev prometheus-cpp-dev
-  libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev)
-TEST_DEPS=(openssl curl)
+  libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev)
+TEST_DEPS=(openssl curl prometheus)
 
 install_packages() {
   local missing=()

@@ -1,0 +1,1 @@
+# Placeholder: the rank files are embedded here (see tokenizer.h).
