@@ -61,11 +61,13 @@ struct Upstream {
 
 enum class ModelKind { kCloud, kEdge, kSelfHosted };
 
-// USD per 1M tokens.
+// USD per 1M tokens, except the fixed cost.
 struct Prices {
   double input = 0;
   double cached_input = 0;  // defaults to `input` when not given
   double output = 0;
+  double reasoning = 0;     // reasoning tokens (part of the output); defaults to `output`
+  double fixed_usd_per_hour = 0;  // an edge or self-hosted machine's own cost, reported apart
 };
 
 struct Capabilities {
@@ -89,6 +91,7 @@ struct Model {
   std::int64_t max_output_tokens = 4'096;  // the model's own completion limit
   Prices prices;
   Capabilities supports;
+  std::string tokenizer = "o200k_base";  // estimates usage when the upstream reports none
 };
 
 // A routing profile: a name clients send as `model` ("auto"), mapping the classifier's score
@@ -103,6 +106,35 @@ struct Profile {
   std::vector<ModelKind> kinds;                // allowed kinds; empty = all
   int max_attempts = 3;                        // candidates tried before giving up
   std::int64_t expected_output_tokens = 256;   // for the cost estimate (capped by max_tokens)
+  // The reference model: every request also records what it would have cost there. Defaults
+  // to the strongest model (highest tier, then highest output price).
+  std::string baseline;
+};
+
+struct Accounting {
+  std::string ledger = "switchyard-ledger.db";  // SQLite file; "off": no ledger
+  Duration flush_interval{1'000};  // a crash loses at most this much of the ledger
+  std::string admin_key_env;       // environment variable holding the key for GET /v1/spend
+  std::string admin_key;           // SECRET: resolved value; never log
+};
+
+// A client API key. Only its SHA-256 digest is kept.
+struct ClientKey {
+  std::string id;      // names the key in the ledger and /v1/spend (never the key itself)
+  std::string tenant;  // defaults to the id
+  std::string sha256;  // 64 lowercase hex digits of SHA-256(key)
+};
+
+enum class BudgetPeriod { kDay, kMonth };  // calendar day / month, UTC
+
+struct Budget {
+  enum class Scope { kKey, kTenant } scope = Scope::kTenant;
+  std::string name;  // the key id or tenant it limits
+  BudgetPeriod period = BudgetPeriod::kMonth;
+  double limit_usd = 0;
+  // Below this share of the limit left, `auto` requests go to the cheapest capable tier
+  // instead of the classifier's; 0: off.
+  double soft_limit = 0;
 };
 
 struct Config {
@@ -110,6 +142,9 @@ struct Config {
   std::vector<Upstream> upstreams;
   std::vector<Model> models;
   std::vector<Profile> profiles;  // the loader adds a default "auto" when none is configured
+  Accounting accounting;
+  std::vector<ClientKey> keys;  // none: open mode, every client admitted (a sidecar)
+  std::vector<Budget> budgets;
 
   const Model* FindModel(std::string_view name) const {
     for (const auto& m : models)

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <openssl/sha.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -91,7 +92,13 @@ class Loader {
   void ReadTimeouts(const YAML::Node& node, const std::string& path, UpstreamTimeouts* out);
   void ReadHeaders(const YAML::Node& node, const std::string& path,
                    std::vector<std::pair<std::string, std::string>>* out);
-  void ResolveApiKey(const std::string& path, Upstream* upstream);
+  // The value of the environment variable `name` holds a secret: messages name the variable.
+  std::optional<std::string> ResolveSecret(const std::string& path, const std::string& name);
+  void ReadAccounting(const YAML::Node& node, const std::string& path, Accounting* out);
+  void ReadClientKey(const YAML::Node& node, const std::string& path, ClientKey* out);
+  void ReadBudget(const YAML::Node& node, const std::string& path, const Config& config,
+                  Budget* out);
+  void ResolveBaselines(Config* config);
   void ReadModel(const YAML::Node& node, const std::string& path, const Config& config, Model* out);
   void ReadUpstreamRef(const YAML::Node& node, const std::string& path, const Config& config,
                        Model* out);
@@ -279,7 +286,8 @@ void Loader::ReadUpstream(const YAML::Node& node, const std::string& path, Upstr
           }
         } else if (key == "api_key_env") {
           ReadString(value, p, &out->api_key_env);
-          if (!out->api_key_env.empty()) ResolveApiKey(p, out);
+          if (!out->api_key_env.empty())
+            if (auto key = ResolveSecret(p, out->api_key_env)) out->api_key = std::move(*key);
         } else if (key == "headers") {
           ReadHeaders(value, p, &out->headers);
         } else if (key == "max_connections") {
@@ -342,18 +350,18 @@ void Loader::ReadHeaders(const YAML::Node& node, const std::string& path,
   }
 }
 
-// The key's value is a secret: messages name the variable only.
-void Loader::ResolveApiKey(const std::string& path, Upstream* upstream) {
-  const std::string& name = upstream->api_key_env;
-  if (!IsEnvVarName(name)) return Problem(path, "must be an environment variable name");
+std::optional<std::string> Loader::ResolveSecret(const std::string& path, const std::string& name) {
+  if (!IsEnvVarName(name)) return Problem(path, "must be an environment variable name"), std::nullopt;
   auto value = env_(name);
-  if (!value) return Problem(path, fmt::format("environment variable {} is not set", name));
-  if (value->empty()) return Problem(path, fmt::format("environment variable {} is empty", name));
+  if (!value) return Problem(path, fmt::format("environment variable {} is not set", name)), std::nullopt;
+  if (value->empty())
+    return Problem(path, fmt::format("environment variable {} is empty", name)), std::nullopt;
   if (std::any_of(value->begin(), value->end(), IsControl))
     return Problem(path, fmt::format("environment variable {} contains control characters "
                                      "(a trailing newline?)",
-                                     name));
-  upstream->api_key = std::move(*value);
+                                     name)),
+           std::nullopt;
+  return value;
 }
 
 void Loader::ReadModel(const YAML::Node& node, const std::string& path, const Config& config,
@@ -364,7 +372,7 @@ void Loader::ReadModel(const YAML::Node& node, const std::string& path, const Co
   bool has_upstream_model = false, has_max_output = false, limits_read = true;
   auto seen = ForEachKey(node, path,
                          {"name", "upstream", "upstream_model", "tier", "kind", "context_window",
-                          "max_output_tokens", "prices", "supports"},
+                          "max_output_tokens", "prices", "supports", "tokenizer"},
                          [&](std::string_view key, const YAML::Node& value, const std::string& p) {
                            if (key == "name") {
                              if (auto name = Scalar(value, p, "a string"))
@@ -387,6 +395,10 @@ void Loader::ReadModel(const YAML::Node& node, const std::string& path, const Co
                              limits_read &= ReadTokens(value, p, &out->max_output_tokens);
                            } else if (key == "prices") {
                              ReadPrices(value, p, &out->prices);
+                           } else if (key == "tokenizer") {
+                             ReadString(value, p, &out->tokenizer);
+                             if (out->tokenizer != "o200k_base" && out->tokenizer != "cl100k_base")
+                               Problem(p, "must be o200k_base or cl100k_base");
                            } else {
                              ReadCapabilities(value, p, &out->supports);
                            }
@@ -418,15 +430,19 @@ void Loader::ReadUpstreamRef(const YAML::Node& node, const std::string& path, co
 // Missing prices are 0 (cached_input: the input price), but a prices map must give one of
 // input and output: an empty or misspelt one would silently make the model free.
 void Loader::ReadPrices(const YAML::Node& node, const std::string& path, Prices* out) {
-  auto seen = ForEachKey(node, path, {"input", "cached_input", "output"},
+  auto seen = ForEachKey(node, path,
+                         {"input", "cached_input", "output", "reasoning", "fixed_usd_per_hour"},
                          [&](std::string_view key, const YAML::Node& value, const std::string& p) {
                            ReadPrice(value, p,
                                      key == "input"          ? &out->input
                                      : key == "cached_input" ? &out->cached_input
-                                                             : &out->output);
+                                     : key == "output"       ? &out->output
+                                     : key == "reasoning"    ? &out->reasoning
+                                                             : &out->fixed_usd_per_hour);
                          });
   if (!seen) return;
   if (!seen->contains("cached_input")) out->cached_input = out->input;
+  if (!seen->contains("reasoning")) out->reasoning = out->output;
   if (!seen->contains("input") && !seen->contains("output"))
     Problem(path, "must give input or output (USD per 1M tokens), or both");
 }
@@ -445,7 +461,7 @@ void Loader::ReadCapabilities(const YAML::Node& node, const std::string& path, C
 void Loader::ReadProfile(const YAML::Node& node, const std::string& path, Profile* out) {
   auto seen = ForEachKey(node, path,
                          {"name", "thresholds", "shares", "kinds", "max_attempts",
-                          "expected_output_tokens"},
+                          "expected_output_tokens", "baseline"},
                          [&](std::string_view key, const YAML::Node& value, const std::string& p) {
                            if (key == "name") {
                              if (auto name = Scalar(value, p, "a string")) {
@@ -461,6 +477,8 @@ void Loader::ReadProfile(const YAML::Node& node, const std::string& path, Profil
                              ReadKinds(value, p, &out->kinds);
                            } else if (key == "max_attempts") {
                              ReadInt(value, p, 1, 10, &out->max_attempts);
+                           } else if (key == "baseline") {
+                             ReadString(value, p, &out->baseline);
                            } else {
                              ReadTokens(value, p, &out->expected_output_tokens);
                            }
@@ -613,6 +631,117 @@ bool Loader::Servable(const Profile& profile, const Config& config) {
   });
 }
 
+// A profile's baseline names a model; without one it is the strongest model (highest tier,
+// then highest output price), the one a team would otherwise send everything to.
+void Loader::ResolveBaselines(Config* config) {
+  const Model* strongest = nullptr;
+  for (const Model& m : config->models)
+    if (m.tier > 0 && (!strongest || m.tier > strongest->tier ||
+                       (m.tier == strongest->tier && m.prices.output > strongest->prices.output)))
+      strongest = &m;
+  for (std::size_t i = 0; i < config->profiles.size(); ++i) {
+    Profile& profile = config->profiles[i];
+    if (profile.baseline.empty()) {
+      if (strongest) profile.baseline = strongest->name;
+    } else if (!config->FindModel(profile.baseline)) {
+      Problem(fmt::format("profiles[{}].baseline", i),
+              fmt::format("no model is named \"{}\"", profile.baseline));
+    }
+  }
+}
+
+void Loader::ReadAccounting(const YAML::Node& node, const std::string& path, Accounting* out) {
+  ForEachKey(node, path, {"ledger", "flush_interval", "admin_key_env"},
+             [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+               if (key == "ledger") {
+                 ReadString(value, p, &out->ledger);
+                 if (out->ledger.empty()) Problem(p, "must be a file path, or off");
+               } else if (key == "flush_interval") {
+                 ReadDuration(value, p, &out->flush_interval);
+                 if (out->flush_interval > std::chrono::seconds(60))
+                   Problem(p, "must be at most 60s (a crash loses up to this much)");
+               } else {
+                 ReadString(value, p, &out->admin_key_env);
+                 if (auto secret = ResolveSecret(p, out->admin_key_env))
+                   out->admin_key = std::move(*secret);
+               }
+             });
+}
+
+static std::string Sha256Hex(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  std::string hex;
+  for (unsigned char byte : digest) fmt::format_to(std::back_inserter(hex), "{:02x}", byte);
+  return hex;
+}
+
+void Loader::ReadClientKey(const YAML::Node& node, const std::string& path, ClientKey* out) {
+  auto seen = ForEachKey(
+      node, path, {"id", "tenant", "sha256", "key_env"},
+      [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+        if (key == "id" || key == "tenant") {
+          std::string& name = key == "id" ? out->id : out->tenant;
+          ReadString(value, p, &name);
+          if (const char* problem = NameProblem(name)) Problem(p, problem);
+        } else if (key == "sha256") {
+          ReadString(value, p, &out->sha256);
+          std::transform(out->sha256.begin(), out->sha256.end(), out->sha256.begin(),
+                         [](unsigned char c) { return std::tolower(c); });
+          if (out->sha256.size() != 64 ||
+              out->sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+            Problem(p, "must be the key's SHA-256 digest: 64 hex digits");
+        } else {
+          std::string name;
+          ReadString(value, p, &name);
+          if (auto secret = ResolveSecret(p, name)) out->sha256 = Sha256Hex(*secret);
+        }
+      });
+  Require(seen, path, "id");
+  if (seen && seen->contains("sha256") == seen->contains("key_env"))
+    Problem(path, "give sha256 or key_env (exactly one)");
+  if (out->tenant.empty()) out->tenant = out->id;
+}
+
+void Loader::ReadBudget(const YAML::Node& node, const std::string& path, const Config& config,
+                        Budget* out) {
+  auto seen = ForEachKey(
+      node, path, {"key", "tenant", "period", "limit_usd", "soft_limit"},
+      [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+        if (key == "key" || key == "tenant") {
+          out->scope = key == "key" ? Budget::Scope::kKey : Budget::Scope::kTenant;
+          ReadString(value, p, &out->name);
+          const bool known = std::any_of(config.keys.begin(), config.keys.end(), [&](auto& k) {
+            return (key == "key" ? k.id : k.tenant) == out->name;
+          });
+          if (!known)
+            Problem(p, fmt::format("no entry of keys has {} \"{}\"", key == "key" ? "id" : "tenant",
+                                   out->name));
+        } else if (key == "period") {
+          std::string period;
+          ReadString(value, p, &period);
+          if (period == "day") out->period = BudgetPeriod::kDay;
+          else if (period == "month") out->period = BudgetPeriod::kMonth;
+          else Problem(p, "must be day or month");
+        } else if (key == "limit_usd") {
+          auto text = Scalar(value, p, "an amount in USD");
+          auto amount = text ? ParseNumber(*text) : std::nullopt;
+          if (text && (!amount || *amount <= 0)) Problem(p, "must be an amount in USD above 0");
+          if (amount) out->limit_usd = *amount;
+        } else {
+          auto text = Scalar(value, p, "a share");
+          auto share = text ? ParseNumber(*text) : std::nullopt;
+          if (text && (!share || *share < 0 || *share >= 1))
+            Problem(p, "must be a share of the limit, at least 0 and below 1 (0.2 = the last 20%)");
+          if (share) out->soft_limit = *share;
+        }
+      });
+  if (seen && seen->contains("key") == seen->contains("tenant"))
+    Problem(path, "give key or tenant (exactly one)");
+  Require(seen, path, "period");
+  Require(seen, path, "limit_usd");
+}
+
 void Loader::ForEachItem(const std::optional<YAML::Node>& node, const std::string& path,
                          const std::function<void(const YAML::Node&, const std::string&)>& read) {
   if (!node) return Problem(path, "is required");
@@ -626,16 +755,21 @@ Config Loader::Load(const YAML::Node& root) {
   Config config;
   // Models refer to upstreams and profiles to models, so read the sections in a fixed order
   // whatever the file's.
-  std::optional<YAML::Node> listen, upstreams, models, profiles;
-  ForEachKey(root, "", {"listen", "upstreams", "models", "profiles"},
+  std::optional<YAML::Node> listen, upstreams, models, profiles, accounting, keys, budgets;
+  ForEachKey(root, "",
+             {"listen", "upstreams", "models", "profiles", "accounting", "keys", "budgets"},
              [&](std::string_view key, const YAML::Node& value, const std::string&) {
-               (key == "listen"      ? listen
-                : key == "upstreams" ? upstreams
-                : key == "models"    ? models
-                                     : profiles)
+               (key == "listen"       ? listen
+                : key == "upstreams"  ? upstreams
+                : key == "models"     ? models
+                : key == "profiles"   ? profiles
+                : key == "accounting" ? accounting
+                : key == "keys"       ? keys
+                                      : budgets)
                    .emplace(value);
              });
   if (listen) ReadListener(*listen, "listen", &config.listener);
+  if (accounting) ReadAccounting(*accounting, "accounting", &config.accounting);
 
   std::map<std::string, std::size_t> names;  // name -> first index, for duplicates
   ForEachItem(upstreams, "upstreams", [&](const YAML::Node& item, const std::string& path) {
@@ -654,6 +788,22 @@ Config Loader::Load(const YAML::Node& root) {
       Problem(Child(path, "name"), fmt::format("duplicate of models[{}].name", it->second));
   });
   ReadProfiles(profiles, &config);
+  ResolveBaselines(&config);
+
+  names.clear();
+  std::map<std::string, std::size_t> digests;  // the same key twice would be ambiguous
+  if (keys) ForEachItem(keys, "keys", [&](const YAML::Node& item, const std::string& path) {
+    ClientKey& key = config.keys.emplace_back();
+    ReadClientKey(item, path, &key);
+    auto [it, inserted] = names.emplace(key.id, config.keys.size() - 1);
+    if (!inserted && !key.id.empty())
+      Problem(Child(path, "id"), fmt::format("duplicate of keys[{}].id", it->second));
+    if (!key.sha256.empty() && !digests.emplace(key.sha256, config.keys.size() - 1).second)
+      Problem(path, "the same key as another entry");
+  });
+  if (budgets) ForEachItem(budgets, "budgets", [&](const YAML::Node& item, const std::string& path) {
+    ReadBudget(item, path, config, &config.budgets.emplace_back());
+  });
   return config;
 }
 

@@ -344,7 +344,7 @@ profiles:
                           "profiles[2].expected_output_tokens: must be at least 1",
                           "profiles[3].max_attempts: must be between 1 and 10",
                           StartsWith("profiles[3].weight: unknown key (expected one of: name, "
-                                     "thresholds, shares, kinds, max_attempts, expected_output_tokens)"),
+                                     "thresholds, shares, kinds, max_attempts, expected_output_tokens, baseline)"),
                           "profiles[4].name: is required",
                           "profiles[5].name: must not contain quotes, backslashes or control "
                           "characters"));
@@ -570,14 +570,14 @@ models:
   - { name: small, upstream: cloud, upstream_modle: x }
 )"),
       ElementsAre(
-          "listn: unknown key (expected one of: listen, upstreams, models, profiles)",
+          "listn: unknown key (expected one of: listen, upstreams, models, profiles, accounting, keys, budgets)",
           StartsWith("listen.prot: unknown key (expected one of: address, port, "),
           StartsWith("upstreams[0].timeout: unknown key (expected one of: name, "),
           "upstreams[0].timeouts.conect: unknown key (expected one of: connect, "
           "tls_handshake, first_byte, idle, total)",
           "models[0].upstream_modle: unknown key (expected one of: name, "
           "upstream, upstream_model, tier, kind, context_window, max_output_tokens, prices, "
-          "supports)"));
+          "supports, tokenizer)"));
 }
 
 TEST_F(ConfigLoaderTest, RejectsDuplicateKeysAndNames) {
@@ -670,6 +670,84 @@ TEST_F(ConfigLoaderTest, ReportsAnUnreadableFile) {
                                           "file or directory"));
   }
   EXPECT_THROW(LoadConfigFile(::testing::TempDir(), Env()), ConfigError);
+}
+
+TEST_F(ConfigLoaderTest, ReadsKeysBudgetsAndAccounting) {
+  env_["WEB_KEY"] = "sk-web-secret";
+  env_["ADMIN_KEY"] = "admin-secret";
+  const Config config = Load(std::string(kUpstreams) + R"(
+models:
+  - { name: small, upstream: cloud, tier: 1, prices: { input: 0.1, output: 0.4 } }
+  - { name: big, upstream: cloud, tier: 3, prices: { input: 2.5, output: 10, reasoning: 12 } }
+  - { name: mid, upstream: cloud, tier: 3, prices: { input: 1, output: 4 }, tokenizer: cl100k_base }
+accounting: { ledger: /tmp/x.db, flush_interval: 250ms, admin_key_env: ADMIN_KEY }
+keys:
+  - { id: web, tenant: acme, key_env: WEB_KEY }
+  - { id: batch, sha256: 2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824 }
+budgets:
+  - { tenant: acme, period: month, limit_usd: 100 }
+  - { key: batch, period: day, limit_usd: 2.5, soft_limit: 0.2 }
+)");
+  EXPECT_EQ(config.accounting.ledger, "/tmp/x.db");
+  EXPECT_EQ(config.accounting.flush_interval, milliseconds(250));
+  EXPECT_EQ(config.accounting.admin_key, "admin-secret");
+  ASSERT_EQ(config.keys.size(), 2u);
+  EXPECT_EQ(config.keys[0].tenant, "acme");
+  // SHA-256("sk-web-secret") from sha256sum: the key itself is not kept.
+  EXPECT_EQ(config.keys[0].sha256, "57e02aee901adfa73474129159029a5aad6b8e3816442b95c4dc28fb3c8e6dc6");
+  EXPECT_EQ(config.keys[1].sha256,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");  // "hello"
+  EXPECT_EQ(config.keys[1].tenant, "batch");  // defaults to the id
+  ASSERT_EQ(config.budgets.size(), 2u);
+  EXPECT_EQ(config.budgets[0].scope, Budget::Scope::kTenant);
+  EXPECT_EQ(config.budgets[0].period, BudgetPeriod::kMonth);
+  EXPECT_EQ(config.budgets[1].scope, Budget::Scope::kKey);
+  EXPECT_EQ(config.budgets[1].name, "batch");
+  EXPECT_DOUBLE_EQ(config.budgets[1].limit_usd, 2.5);
+  EXPECT_DOUBLE_EQ(config.budgets[1].soft_limit, 0.2);
+  EXPECT_DOUBLE_EQ(config.models[1].prices.reasoning, 12);
+  EXPECT_DOUBLE_EQ(config.models[0].prices.reasoning, 0.4);  // defaults to output
+  EXPECT_EQ(config.models[2].tokenizer, "cl100k_base");
+  // The default baseline is the strongest model: highest tier, then highest output price.
+  ASSERT_EQ(config.profiles.size(), 1u);
+  EXPECT_EQ(config.profiles[0].baseline, "big");
+}
+
+TEST_F(ConfigLoaderTest, RejectsBadKeysAndBudgetsWithoutEchoingSecrets) {
+  env_["WEB_KEY"] = "sk-web-secret";
+  const auto problems = Problems(std::string(kUpstreams) + R"(
+models:
+  - { name: small, upstream: cloud, tier: 1, tokenizer: gpt2 }
+profiles:
+  - { name: auto, thresholds: [], baseline: nope }
+accounting: { flush_interval: 5m, admin_key_env: UNSET_ADMIN }
+keys:
+  - { id: web, key_env: WEB_KEY }
+  - { id: web, sha256: abc }
+  - { id: both, sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824, key_env: WEB_KEY }
+  - { tenant: x, key_env: MISSING_KEY }
+budgets:
+  - { tenant: nobody, period: week, limit_usd: 0 }
+  - { key: web, tenant: web, period: day, limit_usd: 1, soft_limit: 1 }
+  - { key: web }
+)");
+  EXPECT_THAT(problems, Contains("models[0].tokenizer: must be o200k_base or cl100k_base"));
+  EXPECT_THAT(problems, Contains("profiles[0].baseline: no model is named \"nope\""));
+  EXPECT_THAT(problems, Contains(StartsWith("accounting.flush_interval: must be at most 60s")));
+  EXPECT_THAT(problems, Contains("accounting.admin_key_env: environment variable UNSET_ADMIN is not set"));
+  EXPECT_THAT(problems, Contains("keys[1].id: duplicate of keys[0].id"));
+  EXPECT_THAT(problems, Contains("keys[1].sha256: must be the key's SHA-256 digest: 64 hex digits"));
+  EXPECT_THAT(problems, Contains("keys[2]: give sha256 or key_env (exactly one)"));
+  EXPECT_THAT(problems, Contains("keys[3].id: is required"));
+  EXPECT_THAT(problems, Contains("keys[3].key_env: environment variable MISSING_KEY is not set"));
+  EXPECT_THAT(problems, Contains("budgets[0].tenant: no entry of keys has tenant \"nobody\""));
+  EXPECT_THAT(problems, Contains("budgets[0].period: must be day or month"));
+  EXPECT_THAT(problems, Contains("budgets[0].limit_usd: must be an amount in USD above 0"));
+  EXPECT_THAT(problems, Contains("budgets[1]: give key or tenant (exactly one)"));
+  EXPECT_THAT(problems, Contains(StartsWith("budgets[1].soft_limit: must be a share")));
+  EXPECT_THAT(problems, Contains("budgets[2].period: is required"));
+  EXPECT_THAT(problems, Contains("budgets[2].limit_usd: is required"));
+  for (const auto& p : problems) EXPECT_THAT(p, Not(HasSubstr("sk-web-secret")));
 }
 
 }  // namespace
