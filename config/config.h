@@ -66,7 +66,7 @@ struct Prices {
   double input = 0;
   double cached_input = 0;  // defaults to `input` when not given
   double output = 0;
-  double reasoning = 0;     // reasoning tokens (part of the output); defaults to `output`
+  double reasoning = -1;    // reasoning tokens (part of the output); < 0: the output price
   double fixed_usd_per_hour = 0;  // an edge or self-hosted machine's own cost, reported apart
 };
 

@@ -10,6 +10,7 @@
 #include "classifiers/commands.h"
 #include "classifiers/model_io.h"
 #include "config/config_loader.h"
+#include "proxy/accounting/spend_command.h"
 #include "proxy/demo.h"
 #include "proxy/runtime.h"
 #include "proxy/server.h"
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
 
   switchyard::classifiers::AddCommands(app);  // train, eval, classify
   switchyard::AddDemoCommand(app);
+  switchyard::accounting::AddSpendCommand(app);
   CLI11_PARSE(app, argc, argv);
   try {
     if (*serve) return Serve(so);

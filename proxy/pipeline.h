@@ -17,7 +17,9 @@ boost::asio::awaitable<void> RunPipeline(RequestContext& ctx);
 // an upstream.
 Reply ExplainRoute(RequestContext& ctx);
 
-// Metrics and the access-log line; runs for every request, proxied or local.
-void Account(const RequestContext& ctx);
+// Runs for every request, proxied or local, whatever happened: metrics and the access-log
+// line; for API requests also usage (estimated when none was reported), cost, the budget
+// settlement and the ledger row. Settles ctx.reservation.
+void Account(RequestContext& ctx);
 
 }  // namespace switchyard

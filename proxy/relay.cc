@@ -24,6 +24,8 @@ using upstream::kAwait;
 static constexpr std::size_t kStreamReadSize = 8 * 1024;
 // An SSE event still incomplete past this size is not an event stream worth relaying.
 static constexpr std::size_t kMaxEventBytes = 1024 * 1024;
+// Generated text kept per request for estimating usage; longer outputs are counted by bytes.
+static constexpr std::size_t kMaxGeneratedText = 1024 * 1024;
 
 static bool IsHopByHop(http::field f) {
   switch (f) {
@@ -128,10 +130,14 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
       co_return false;
     }
   }
+  ctx.upstream_done = Clock::now();
   std::string& body = parser.get().body();
   if (parser.get().result_int() < 400) {
     openai::ReservePadding(body);
     ctx.usage = accounting::ParseUsageFromBody(body);
+    if (!ctx.usage.present)
+      ctx.generated_overflow +=
+          accounting::AppendGeneratedText(body, &ctx.generated_text, kMaxGeneratedText);
   }
   http::response<http::string_body> res{parser.get().result(), 11};
   CopyResponseHeaders(parser.get().base(), res, ctx);
@@ -140,6 +146,7 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
   ctx.status = res.result_int();
   if (ctx.status >= 400) ctx.error_code = fmt::format("upstream_status_{}", ctx.status);
   const bool reusable = parser.get().keep_alive();
+  ctx.first_byte = Clock::now();
   ctx.client.expires_after(timeouts.idle);
   auto [ec, n] = co_await http::async_write(ctx.client, res, kAwait);
   ctx.bytes_out += n;
@@ -159,14 +166,38 @@ static bool MayCarryUsage(std::string_view text) {
   return false;
 }
 
-// Keeps the usage a stream reports (its last chunk, when include_usage was asked for).
-static void NoteStreamUsage(RequestContext& ctx, std::string_view events) {
-  if (!MayCarryUsage(events)) return;
-  SseSplitter::ForEachEvent(events, [&](std::string_view event) {
-    if (!MayCarryUsage(event)) return;
-    accounting::Usage usage = accounting::InspectStreamEvent(event).usage;
-    if (usage.present) ctx.usage = usage;
-  });
+// Keeps the usage and the generated text a stream reports; returns the events the client
+// gets. When the proxy asked for usage and the client did not, the client sees the stream the
+// upstream would have sent it: without the usage-only chunk and without the `"usage":null`
+// that every other chunk then carries. `scratch` holds the events when they change.
+static std::string_view NoteStreamEvents(RequestContext& ctx, std::string_view events,
+                                         std::string& scratch) {
+  static constexpr std::string_view kUsageNull = R"(,"usage":null)";
+  ctx.generated_overflow +=
+      accounting::AppendGeneratedText(events, &ctx.generated_text, kMaxGeneratedText);
+  const bool usage_objects = MayCarryUsage(events);
+  const bool usage_nulls = ctx.hide_usage_chunk && events.find(kUsageNull) != std::string_view::npos;
+  if (!usage_objects && !usage_nulls) return events;
+  scratch.clear();
+  std::string_view rest = events;
+  while (const std::size_t end = EndOfFirstEvent(rest)) {
+    std::string_view raw = rest.substr(0, end);
+    rest.remove_prefix(end);
+    if (usage_objects && MayCarryUsage(raw)) {
+      accounting::StreamEventUsage seen = accounting::InspectStreamEvent(raw);
+      if (seen.usage.present) ctx.usage = seen.usage;
+      if (ctx.hide_usage_chunk && seen.usage_only_chunk) continue;
+    }
+    if (!usage_nulls) {
+      scratch.append(raw);
+      continue;
+    }
+    for (std::size_t at; (at = raw.find(kUsageNull)) != std::string_view::npos;
+         raw.remove_prefix(at + kUsageNull.size()))
+      scratch.append(raw.substr(0, at));
+    scratch.append(raw);
+  }
+  return scratch;
 }
 
 // Writes one chunk to the client; false when the client is gone.
@@ -201,6 +232,7 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
   http::response_parser<http::buffer_body> parser{std::move(head)};
   parser.body_limit(boost::none);  // a long stream is fine; each event is bounded below
   SseSplitter sse;
+  std::string scratch;
   std::array<char, kStreamReadSize> buffer;
   upstream::Failure failure;
   while (!parser.is_done()) {
@@ -217,14 +249,16 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
     if (!failure && sse.partial().size() > kMaxEventBytes)
       failure = {upstream::FailureKind::kBadResponse,
                  fmt::format("an SSE event longer than {} bytes", kMaxEventBytes)};
-    NoteStreamUsage(ctx, events);
-    if (!events.empty()) {
-      const auto chunk = http::make_chunk(asio::buffer(events));
+    const std::string_view relayed = NoteStreamEvents(ctx, events, scratch);
+    if (!relayed.empty()) {
+      if (ctx.first_byte == Clock::time_point{}) ctx.first_byte = Clock::now();
+      const auto chunk = http::make_chunk(asio::buffer(relayed));
       if (!co_await WriteToClient(ctx, chunk, timeouts.idle))
         co_return false;  // the connection is dropped, which cancels the upstream request
     }
     if (failure) break;
   }
+  ctx.upstream_done = Clock::now();
   std::string tail(sse.partial());  // a last event without its blank line
   if (failure) {
     NoteFailure(ctx, failure);
@@ -250,7 +284,10 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     const std::size_t index = ctx.model->config->upstream_index;
     const UpstreamRuntime& up = ctx.runtime->upstreams()[index];
     upstream::OutgoingRequest out;
-    out.body = openai::SpliceModel(ctx.request.body(), ctx.parsed, ctx.model->quoted_upstream_model);
+    // Streams always end with their usage: asked for upstream when the client did not ask.
+    ctx.hide_usage_chunk = ctx.parsed.usage_edit.has_value();
+    out.body = openai::SpliceModel(ctx.request.body(), ctx.parsed,
+                                   ctx.model->quoted_upstream_model, ctx.hide_usage_chunk);
     out.head = BuildUpstreamHead(ctx, out.body.size());
 
     upstream::Pool& pool = ctx.worker.pool(index);
@@ -258,9 +295,10 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     const Clock::time_point deadline = ctx.start + timeouts.total;
     std::optional<upstream::HeadParser> head;
     upstream::Failure failure;
-    const auto sent = Clock::now();
+    const auto sent = ctx.upstream_sent = Clock::now();
     upstream::ConnectionPtr conn =
         co_await upstream::SendRequest(pool, timeouts, out, deadline, head, failure);
+    ctx.upstream_done = Clock::now();
     if (!conn) {
       NoteFailure(ctx, failure);
       const bool time_left = Clock::now() < deadline;
@@ -277,6 +315,7 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
       continue;
     }
     ctx.error_code.clear();  // earlier candidates' failures are in the metrics, not this outcome
+    ctx.upstream_answered = true;
     bool reusable = false;
     if (IsEventStream(head->get()))
       reusable = co_await RelayStream(ctx, *conn, *head, timeouts, deadline);

@@ -9,9 +9,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "proxy/accounting/budgets.h"
 #include "proxy/accounting/usage.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/openai/request.h"
@@ -28,13 +30,15 @@ struct RequestContext {
         client(c),
         runtime(std::move(rt)),
         request(std::move(r)),
-        start(std::chrono::steady_clock::now()) {}
+        start(std::chrono::steady_clock::now()),
+        start_ms(accounting::NowMs()) {}
 
   Worker& worker;
   boost::beast::tcp_stream& client;
   std::shared_ptr<const Runtime> runtime;  // the config this request started on
   boost::beast::http::request<boost::beast::http::string_body> request;
   std::chrono::steady_clock::time_point start;
+  std::int64_t start_ms;  // wall clock, Unix epoch ms, for the ledger
   Route route = Route::kOther;
   std::string_view path;  // request target without the query string
   std::string request_id;
@@ -48,8 +52,20 @@ struct RequestContext {
   std::vector<const ModelRuntime*> candidates;   // in order of preference
   const ModelRuntime* model = nullptr;           // the candidate being tried / that answered
 
+  // Who is asking (keys configured) and what their budgets hold for this request.
+  const KeyRuntime* key = nullptr;  // null in open mode
+  std::optional<accounting::Reservation> reservation;
+  bool budget_soft = false;  // a budget is below its soft limit: route to the cheapest tier
+
   // The outcome.
   accounting::Usage usage;  // as the upstream reported it (present = false when it did not)
+  bool hide_usage_chunk = false;  // the proxy asked for the stream's usage, not the client
+  bool upstream_answered = false;  // response headers came from the chosen upstream
+  std::string generated_text;      // for estimating usage when none is reported
+  std::size_t generated_overflow = 0;  // bytes past generated_text's limit
+  std::chrono::steady_clock::time_point upstream_sent{};   // request written upstream
+  std::chrono::steady_clock::time_point upstream_done{};   // last upstream byte read
+  std::chrono::steady_clock::time_point first_byte{};      // first body byte to the client
   unsigned status = 0;
   std::uint64_t bytes_out = 0;
   std::string error_code;     // "" on success

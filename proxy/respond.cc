@@ -18,6 +18,7 @@ asio::awaitable<void> Respond(RequestContext& ctx, Reply reply) {
   http::response<http::string_body> res{reply.status, 11};
   res.set(http::field::content_type, reply.content_type);
   res.set("x-request-id", ctx.request_id);
+  if (!reply.should_retry) res.set("x-should-retry", "false");
   ctx.keep_alive = ctx.keep_alive && !ctx.worker.draining();  // a drain may have begun since
   res.keep_alive(ctx.keep_alive);
   res.body() = std::move(reply.body);
@@ -32,7 +33,7 @@ asio::awaitable<void> Respond(RequestContext& ctx, Reply reply) {
 
 asio::awaitable<void> RespondError(RequestContext& ctx, openai::ApiError error) {
   ctx.error_code = error.code.empty() ? error.type : error.code;
-  Reply reply{error.status, "application/json", openai::ErrorBody(error)};
+  Reply reply{error.status, "application/json", openai::ErrorBody(error), error.should_retry};
   co_await Respond(ctx, std::move(reply));
 }
 

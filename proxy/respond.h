@@ -15,6 +15,7 @@ struct Reply {
   boost::beast::http::status status = boost::beast::http::status::ok;
   std::string_view content_type = "application/json";
   std::string body;
+  bool should_retry = true;  // false: `x-should-retry: false` (a refusal retrying cannot fix)
 };
 
 // Sends the reply, records the outcome in `ctx` (status, bytes, client_gone).

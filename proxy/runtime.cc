@@ -4,6 +4,9 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <openssl/sha.h>
+
+#include <algorithm>
 #include <ctime>
 #include <stdexcept>
 
@@ -102,7 +105,37 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
   }
   rt->models_list_json_ += "]}";
   for (const auto& m : rt->models_) rt->model_by_name_.emplace(m.config->name, m.index);
+  for (auto& p : rt->profiles_) p.baseline = rt->FindModel(p.config->baseline);
+
+  const auto& budgets = rt->config_.budgets;
+  for (const auto& key : rt->config_.keys) {
+    auto tenant = std::find_if(rt->tenants_.begin(), rt->tenants_.end(),
+                               [&](const TenantRuntime& t) { return t.name == key.tenant; });
+    if (tenant == rt->tenants_.end()) {
+      TenantRuntime t{key.tenant, {}};
+      for (std::size_t i = 0; i < budgets.size(); ++i)
+        if (budgets[i].scope == config::Budget::Scope::kTenant && budgets[i].name == key.tenant)
+          t.budgets.push_back(i);
+      tenant = rt->tenants_.insert(rt->tenants_.end(), std::move(t));
+    }
+    KeyRuntime k{&key, static_cast<std::size_t>(tenant - rt->tenants_.begin()), tenant->budgets};
+    for (std::size_t i = 0; i < budgets.size(); ++i)
+      if (budgets[i].scope == config::Budget::Scope::kKey && budgets[i].name == key.id)
+        k.budgets.push_back(i);
+    std::string digest;  // hex to raw bytes
+    for (std::size_t i = 0; i + 1 < key.sha256.size(); i += 2)
+      digest.push_back(static_cast<char>(std::stoi(key.sha256.substr(i, 2), nullptr, 16)));
+    rt->key_by_digest_.emplace(std::move(digest), rt->keys_.size());
+    rt->keys_.push_back(std::move(k));
+  }
   return rt;
+}
+
+const KeyRuntime* Runtime::FindKey(std::string_view presented) const {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), digest);
+  auto it = key_by_digest_.find(std::string(reinterpret_cast<const char*>(digest), sizeof digest));
+  return it == key_by_digest_.end() ? nullptr : &keys_[it->second];
 }
 
 const ProfileRuntime* Runtime::FindProfile(std::string_view name) const {

@@ -39,6 +39,18 @@ struct ProfileRuntime {
   const config::Profile* config = nullptr;
   std::size_t index = 0;  // position in Config::profiles
   std::string json;  // this profile's object in /v1/models
+  const ModelRuntime* baseline = nullptr;  // the reference model savings are measured against
+};
+
+struct KeyRuntime {
+  const config::ClientKey* config = nullptr;
+  std::size_t tenant_index = 0;      // into Runtime::tenants()
+  std::vector<std::size_t> budgets;  // indexes into Config::budgets: the key's and its tenant's
+};
+
+struct TenantRuntime {
+  std::string name;
+  std::vector<std::size_t> budgets;  // the tenant's own (not its keys')
 };
 
 class Runtime {
@@ -56,6 +68,12 @@ class Runtime {
   const ProfileRuntime* FindProfile(std::string_view name) const;
   const std::vector<ProfileRuntime>& profiles() const { return profiles_; }
   const classifiers::Model* classifier() const { return classifier_.get(); }
+  // The client key whose SHA-256 digest matches `presented`; null if none. With no keys
+  // configured the proxy is open (a sidecar) and this is never asked.
+  const KeyRuntime* FindKey(std::string_view presented) const;
+  bool open_mode() const { return keys_.empty(); }
+  // Every tenant the keys name, in the order they first appear.
+  const std::vector<TenantRuntime>& tenants() const { return tenants_; }
   const std::string& models_list_json() const { return models_list_json_; }
 
  private:
@@ -65,6 +83,9 @@ class Runtime {
   std::vector<ModelRuntime> models_;
   std::vector<ProfileRuntime> profiles_;
   std::unordered_map<std::string_view, std::size_t> model_by_name_;
+  std::vector<KeyRuntime> keys_;
+  std::unordered_map<std::string, std::size_t> key_by_digest_;  // raw 32-byte SHA-256
+  std::vector<TenantRuntime> tenants_;
   std::shared_ptr<const classifiers::Model> classifier_;
   std::string models_list_json_;
 };

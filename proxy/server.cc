@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "proxy/accounting/money.h"
 #include "proxy/session.h"
 
 namespace switchyard {
@@ -82,10 +83,60 @@ Server::Server(std::shared_ptr<const Runtime> runtime, ServerOptions options)
       access_log_(options.access_log_fd),
       connect_failures_(new std::atomic<int>[runtime_->upstreams().size()]()),
       last_failure_ns_(new std::atomic<std::int64_t>[runtime_->upstreams().size()]()),
-      latency_(new std::atomic<double>[runtime_->upstreams().size()]()) {
+      latency_(new std::atomic<double>[runtime_->upstreams().size()]()),
+      budgets_(runtime_->config().budgets) {
+  OpenLedger();
   const int n = WorkerCount(*runtime_, options_);
   for (int i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, runtime_, metrics_, access_log_, i, n));
+}
+
+// Opens the ledger and rebuilds each budget's spend this period from it, so a restart
+// forgets nothing.
+void Server::OpenLedger() {
+  const config::Accounting& accounting = runtime_->config().accounting;
+  if (accounting.ledger == "off") return;
+  ledger_ = accounting::Ledger::Open(accounting.ledger, accounting.flush_interval);
+  const auto& budgets = runtime_->config().budgets;
+  if (budgets.empty()) return;
+  const std::int64_t now = accounting::NowMs();
+  for (const auto period : {config::BudgetPeriod::kDay, config::BudgetPeriod::kMonth}) {
+    const auto totals =
+        accounting::Ledger::CostSince(accounting.ledger, accounting::Budgets::PeriodStartMs(period, now));
+    for (std::size_t i = 0; i < budgets.size(); ++i) {
+      if (budgets[i].period != period) continue;
+      const auto& spent =
+          budgets[i].scope == config::Budget::Scope::kKey ? totals.by_key : totals.by_tenant;
+      for (const auto& [name, nano] : spent)
+        if (name == budgets[i].name) budgets_.Restore(i, nano, now);
+    }
+  }
+}
+
+void Server::RefreshGauges() {
+  for (std::size_t i = 0; i < runtime_->upstreams().size(); ++i)
+    metrics_.SetUpstreamUp(i, UpstreamUsable(i));
+  const std::int64_t now = accounting::NowMs();
+  const auto& tenants = runtime_->tenants();
+  for (std::size_t t = 0; t < tenants.size(); ++t) {
+    if (tenants[t].budgets.empty()) continue;
+    // The tightest budget: the one with the least left.
+    double remaining = 0, limit = 0;
+    bool first = true;
+    for (std::size_t b : tenants[t].budgets) {
+      const auto state = budgets_.state(b, now);
+      const double left =
+          static_cast<double>(state.limit_nano_usd - state.spent_nano_usd - state.reserved_nano_usd) /
+          accounting::kNanoPerUsd;
+      if (first || left < remaining) {
+        remaining = left;
+        limit = static_cast<double>(state.limit_nano_usd) / accounting::kNanoPerUsd;
+        first = false;
+      }
+    }
+    metrics_.SetTenantBudget(t, remaining, limit);
+  }
+  if (ledger_) metrics_.SetLedger(ledger_->rows_written(), ledger_->write_errors());
 }
 
 Server::~Server() {
@@ -94,6 +145,7 @@ Server::~Server() {
   grace_timer_.reset();
   acceptor_.reset();
   workers_.clear();
+  if (ledger_) ledger_->Close();  // every row, including those of requests cut off above
 }
 
 void Server::Start() {

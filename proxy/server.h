@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "proxy/access_log.h"
+#include "proxy/accounting/budgets.h"
+#include "proxy/accounting/ledger.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/routing/calibrator.h"
 #include "proxy/runtime.h"
@@ -89,6 +91,10 @@ class Server {
 
   bool draining() const { return draining_.load(); }
   Metrics& metrics() { return metrics_; }
+  accounting::Budgets& budgets() { return budgets_; }
+  accounting::Ledger* ledger() { return ledger_.get(); }  // null when the ledger is off
+  // Sets the gauges that show state (upstreams up, budgets left, ledger rows) before a scrape.
+  void RefreshGauges();
   int worker_count() const { return static_cast<int>(workers_.size()); }
 
   // Readiness and routing: an upstream is unusable after 3 connection attempts in a row
@@ -106,12 +112,16 @@ class Server {
 
  private:
   void StopWorkers();
+  void OpenLedger();
   boost::asio::awaitable<void> Accept();
 
   std::shared_ptr<const Runtime> runtime_;
   ServerOptions options_;
   Metrics metrics_;
   AccessLog access_log_;
+  // Declared before the workers: requests still account into them while workers are destroyed.
+  std::unique_ptr<accounting::Ledger> ledger_;
+  accounting::Budgets budgets_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::vector<std::thread> threads_;

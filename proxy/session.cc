@@ -6,6 +6,10 @@
 #include <array>
 #include <random>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "proxy/accounting/spend_report.h"
 #include "proxy/pipeline.h"
 #include "proxy/respond.h"
 #include "proxy/server.h"
@@ -41,6 +45,7 @@ static Endpoint Classify(std::string_view path) {
   if (path == "/v1/route/explain") return {Route::kRouteExplain, http::verb::post, false};
   if (path == "/healthz" || path == "/readyz") return {Route::kHealth, http::verb::get, false};
   if (path == "/metrics") return {Route::kMetrics, http::verb::get, false};
+  if (path == "/v1/spend") return {Route::kSpend, http::verb::get, false};
   return {Route::kOther, http::verb::unknown, false};
 }
 
@@ -67,9 +72,11 @@ static Reply LocalReply(const RequestContext& ctx) {
   const Runtime& rt = *ctx.runtime;
   if (ctx.path == "/healthz") return {http::status::ok, "application/json", R"({"status":"ok"})"};
   if (ctx.path == "/readyz") return Readiness(ctx);
-  if (ctx.path == "/metrics")
+  if (ctx.path == "/metrics") {
+    ctx.worker.server().RefreshGauges();
     return {http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
             ctx.worker.metrics().Serialize()};
+  }
   if (ctx.path == "/v1/models") return {http::status::ok, "application/json", rt.models_list_json()};
   // /v1/models/{id}; ids may contain '/', as in "meta-llama/Llama-3.1-8B"
   const std::string_view id = ctx.path.substr(std::string_view("/v1/models/").size());
@@ -80,6 +87,63 @@ static Reply LocalReply(const RequestContext& ctx) {
   const openai::ApiError error = openai::NotFound(
       fmt::format("The model '{}' does not exist.", id.substr(0, 256)), "model_not_found");
   return {error.status, "application/json", openai::ErrorBody(error)};
+}
+
+static std::string_view QueryParam(std::string_view target, std::string_view name) {
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=')
+      return pair.substr(name.size() + 1);
+  }
+  return {};
+}
+
+// GET /v1/spend?by=model&since=7d: the ledger's totals, for the admin key only. The query runs
+// on this worker's thread: an admin request, not traffic.
+static Reply SpendReply(RequestContext& ctx) {
+  auto error_reply = [&](openai::ApiError error) {
+    ctx.error_code = error.code;
+    return Reply{error.status, "application/json", openai::ErrorBody(error), error.should_retry};
+  };
+  const std::string& admin_key = ctx.runtime->config().accounting.admin_key;
+  accounting::Ledger* ledger = ctx.worker.server().ledger();
+  if (admin_key.empty() || !ledger)
+    return error_reply({http::status::not_found, "invalid_request_error", "spend_unavailable",
+                        "GET /v1/spend needs the ledger and accounting.admin_key_env in the config.",
+                        {}, false});
+  std::string_view presented = ctx.request[http::field::authorization];
+  if (presented.size() > 7 && beast::iequals(presented.substr(0, 7), "Bearer ")) presented.remove_prefix(7);
+  // Compared as digests, in constant time.
+  unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(admin_key.data()), admin_key.size(), want);
+  SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), got);
+  if (CRYPTO_memcmp(want, got, sizeof want) != 0)
+    return error_reply({http::status::unauthorized, "invalid_request_error", "invalid_api_key",
+                        "GET /v1/spend needs the admin key.", {}, false});
+  const std::string_view target = ctx.request.target();
+  accounting::SpendGroupBy by = accounting::SpendGroupBy::kModel;
+  const std::string_view by_text = QueryParam(target, "by");
+  if (!by_text.empty() && !accounting::ParseGroupBy(by_text, &by))
+    return error_reply(openai::BadRequest("by must be key, tenant, model, upstream or day.",
+                                          "invalid_parameter", "by"));
+  std::int64_t since = 0;
+  if (!accounting::ParseSince(QueryParam(target, "since"), accounting::NowMs(), &since))
+    return error_reply(openai::BadRequest(
+        "since must be a date (2026-11-01), a time (2026-11-01T12:00:00Z) or an age (24h, 7d).",
+        "invalid_parameter", "since"));
+  try {
+    ledger->Flush();  // the answer includes every request that has ended
+    auto lines = accounting::Ledger::Spend(ledger->path(), by, since);
+    return {http::status::ok, "application/json", accounting::SpendJson(lines, by, since)};
+  } catch (const std::exception& e) {
+    return error_reply({http::status::internal_server_error, "server_error", "ledger_unreadable",
+                        "The ledger could not be read.", {}, true});
+  }
 }
 
 // Requests for no known endpoint, or with the wrong method.
@@ -99,11 +163,44 @@ static std::optional<openai::ApiError> CheckEndpoint(const RequestContext& ctx, 
   return std::nullopt;
 }
 
+// The client's key, when keys are configured: "Authorization: Bearer <key>", or "api-key:
+// <key>" as Azure OpenAI clients send it. The key itself is never echoed or logged.
+static std::optional<openai::ApiError> Authenticate(RequestContext& ctx) {
+  if (ctx.runtime->open_mode()) return std::nullopt;
+  std::string_view presented = ctx.request[http::field::authorization];
+  if (presented.size() > 7 && beast::iequals(presented.substr(0, 7), "Bearer "))
+    presented.remove_prefix(7);
+  else
+    presented = ctx.request["api-key"];
+  while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
+  if (presented.empty())
+    return openai::ApiError{http::status::unauthorized, "invalid_request_error", "missing_api_key",
+                            "You didn't provide an API key. Send it in the Authorization header "
+                            "as 'Bearer YOUR_KEY'.",
+                            {}, false};
+  ctx.key = ctx.runtime->FindKey(presented);
+  if (!ctx.key)
+    return openai::ApiError{http::status::unauthorized, "invalid_request_error", "invalid_api_key",
+                            "Incorrect API key provided.", {}, false};
+  return std::nullopt;
+}
+
+// Whether a route is part of the API clients use with their key (not health or metrics).
+static bool NeedsClientKey(Route route) {
+  return route == Route::kChatCompletions || route == Route::kCompletions ||
+         route == Route::kEmbeddings || route == Route::kModels || route == Route::kRouteExplain;
+}
+
 static asio::awaitable<void> Dispatch(RequestContext& ctx) {
   const Endpoint endpoint = Classify(ctx.path);
   ctx.route = endpoint.route;
-  if (std::optional<openai::ApiError> error = CheckEndpoint(ctx, endpoint)) {
+  std::optional<openai::ApiError> error = CheckEndpoint(ctx, endpoint);
+  if (!error && NeedsClientKey(endpoint.route)) error = Authenticate(ctx);
+  if (error) {
     co_await RespondError(ctx, std::move(*error));
+  } else if (endpoint.route == Route::kSpend) {
+    Reply reply = SpendReply(ctx);
+    co_await Respond(ctx, std::move(reply));
   } else if (endpoint.route == Route::kRouteExplain) {
     Reply reply = ExplainRoute(ctx);
     co_await Respond(ctx, std::move(reply));
@@ -116,6 +213,13 @@ static asio::awaitable<void> Dispatch(RequestContext& ctx) {
     co_await Respond(ctx, std::move(reply));
   }
 }
+
+// Accounts a request on every way out of its scope, including the coroutine frame's
+// destruction when a shutdown's grace runs out mid-request.
+struct AccountOnExit {
+  RequestContext& ctx;
+  ~AccountOnExit() { Account(ctx); }
+};
 
 // A read error the client should hear about: a refused request, as opposed to a connection
 // that broke or a request that did not arrive within header_timeout (the stream has already
@@ -143,8 +247,8 @@ static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_strea
   RequestContext ctx{worker, stream, worker.runtime(), std::move(request)};
   ctx.request_id = RequestIdFor("");
   ctx.keep_alive = false;
+  AccountOnExit account{ctx};
   co_await RespondError(ctx, std::move(error));
-  Account(ctx);
 }
 
 // After refusing a request whose body is still arriving (413): closing at once would reset
@@ -219,8 +323,10 @@ asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
     ctx.path = std::string_view(ctx.request.target()).substr(0, ctx.request.target().find('?'));
     ctx.request_id = RequestIdFor(ctx.request["x-request-id"]);
     ctx.keep_alive = ctx.request.keep_alive() && !worker.draining();
-    co_await Dispatch(ctx);
-    Account(ctx);
+    {
+      AccountOnExit account{ctx};
+      co_await Dispatch(ctx);
+    }
     if (!ctx.keep_alive || ctx.client_gone) break;
   }
   beast::error_code ignored;

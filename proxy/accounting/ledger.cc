@@ -1,1 +1,350 @@
 #include "proxy/accounting/ledger.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <iterator>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "proxy/accounting/ledger_sqlite.h"
+
+namespace switchyard::accounting {
+namespace {
+
+// PRAGMA user_version of the schema below. Open() upgrades older files step by step and
+// refuses newer ones, so a later build can add columns without breaking old ledgers.
+constexpr int kSchemaVersion = 1;
+// The same failure is logged at most this often while it repeats.
+constexpr std::chrono::seconds kRepeatLogInterval{60};
+
+// Indexes: time_ms for the `since` range of every report; (key_id|tenant, time_ms, cost)
+// cover budget rebuilds, which then never touch the table itself.
+constexpr const char* kCreateSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS requests (
+  time_ms INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  upstream TEXT NOT NULL,
+  model TEXT NOT NULL,
+  tier INTEGER NOT NULL,
+  score REAL NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  reasoning_tokens INTEGER NOT NULL,
+  usage_source TEXT NOT NULL,
+  cost_nano_usd INTEGER NOT NULL,
+  baseline_cost_nano_usd INTEGER NOT NULL,
+  duration_ms REAL NOT NULL,
+  ttft_ms REAL NOT NULL,
+  status INTEGER NOT NULL,
+  error_kind TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS requests_by_time ON requests (time_ms);
+CREATE INDEX IF NOT EXISTS requests_by_key ON requests (key_id, time_ms, cost_nano_usd);
+CREATE INDEX IF NOT EXISTS requests_by_tenant ON requests (tenant, time_ms, cost_nano_usd);
+)sql";
+
+constexpr const char* kInsert =
+    "INSERT INTO requests (time_ms, request_id, key_id, tenant, profile, upstream, model, tier, "
+    "score, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, usage_source, "
+    "cost_nano_usd, baseline_cost_nano_usd, duration_ms, ttft_ms, status, error_kind) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+    "?19, ?20)";
+
+void SetUpSchema(sqlite3* db, const std::string& path) {
+  // WAL is a property of the file: readers never block the writer, nor it them.
+  const std::string mode = QueryText(db, path, "PRAGMA journal_mode=WAL");
+  if (mode != "wal")
+    throw std::runtime_error(
+        fmt::format("ledger {}: cannot use WAL (journal_mode is '{}')", path, mode));
+  // NORMAL under WAL: a commit survives a process crash; a power loss may lose the last ones.
+  Exec(db, path, "PRAGMA synchronous=NORMAL");
+  // IMMEDIATE so two processes opening a new file do not both create the schema.
+  Exec(db, path, "BEGIN IMMEDIATE");
+  try {
+    const int version = std::stoi(QueryText(db, path, "PRAGMA user_version"));
+    if (version > kSchemaVersion)
+      throw std::runtime_error(
+          fmt::format("ledger {}: schema version {} is newer than this build's ({})", path, version,
+                      kSchemaVersion));
+    if (version < 1) Exec(db, path, kCreateSchemaV1);
+    // Later versions: `if (version < 2) Exec(db, path, kMigrateToV2);` and so on.
+    if (version != kSchemaVersion)
+      Exec(db, path, fmt::format("PRAGMA user_version={}", kSchemaVersion));
+    Exec(db, path, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
+  // STATIC: the row outlives the step that reads it.
+  return sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+bool BindRow(sqlite3_stmt* s, const LedgerRow& r) {
+  int rc = sqlite3_bind_int64(s, 1, r.time_ms);
+  rc |= BindText(s, 2, r.request_id);
+  rc |= BindText(s, 3, r.key_id);
+  rc |= BindText(s, 4, r.tenant);
+  rc |= BindText(s, 5, r.profile);
+  rc |= BindText(s, 6, r.upstream);
+  rc |= BindText(s, 7, r.model);
+  rc |= sqlite3_bind_int(s, 8, r.tier);
+  rc |= sqlite3_bind_double(s, 9, r.score);
+  rc |= sqlite3_bind_int64(s, 10, r.prompt_tokens);
+  rc |= sqlite3_bind_int64(s, 11, r.cached_tokens);
+  rc |= sqlite3_bind_int64(s, 12, r.completion_tokens);
+  rc |= sqlite3_bind_int64(s, 13, r.reasoning_tokens);
+  rc |= sqlite3_bind_text(s, 14, UsageSourceName(r.usage_source), -1, SQLITE_STATIC);
+  rc |= sqlite3_bind_int64(s, 15, r.cost_nano_usd);
+  rc |= sqlite3_bind_int64(s, 16, r.baseline_cost_nano_usd);
+  rc |= sqlite3_bind_double(s, 17, r.duration_ms);
+  rc |= sqlite3_bind_double(s, 18, r.ttft_ms);
+  rc |= sqlite3_bind_int(s, 19, r.status);
+  rc |= BindText(s, 20, r.error_kind);
+  return rc == SQLITE_OK;  // SQLITE_OK is 0
+}
+
+// Runs a statement that returns no rows and resets it for reuse.
+bool Run(sqlite3_stmt* stmt) {
+  const int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  return rc == SQLITE_DONE;
+}
+
+// fputs, not fmt::print, which throws when stderr is closed: this runs on the writer thread.
+void Log(const std::string& line) { std::fputs(line.c_str(), stderr); }
+
+}  // namespace
+
+const char* UsageSourceName(UsageSource source) {
+  switch (source) {
+    case UsageSource::kReported:
+      return "reported";
+    case UsageSource::kEstimated:
+      return "estimated";
+    case UsageSource::kNone:
+      break;
+  }
+  return "none";
+}
+
+struct Ledger::Impl {
+  std::string path;
+  std::chrono::milliseconds flush_interval{};
+  DbPtr db;  // declared before the statements, so it is closed after them
+  StmtPtr insert, begin, commit, rollback;
+
+  // One commit attempt at a time (the writer thread, or callers after Close). Guards db, the
+  // statements, in_flight and the log state below.
+  std::mutex db_mu;
+  std::vector<LedgerRow> in_flight;  // the batch being committed; empty between attempts
+  std::string last_logged_error;
+  std::chrono::steady_clock::time_point last_logged_at;
+  std::uint64_t failed_streak = 0;
+
+  std::mutex mu;                 // guards everything below; never held during I/O
+  std::condition_variable wake;  // the writer: flush requested or stopping
+  std::condition_variable done;  // Flush() callers: an attempt finished
+  std::vector<LedgerRow> queue;  // appended, not yet committed, in append order
+  std::uint64_t appended = 0;    // rows ever appended
+  std::uint64_t committed = 0;   // rows ever committed; always a prefix of the appended ones
+  std::uint64_t attempts = 0;    // commit attempts begun
+  std::uint64_t last_failed_attempt = 0;
+  bool flush_requested = false;
+  bool stopping = false;
+  bool closed = false;  // the writer is gone: commits happen in the caller
+
+  std::mutex close_mu;  // serializes Close()
+  std::thread writer;
+
+  std::atomic<std::uint64_t> rows_written{0};
+  std::atomic<std::uint64_t> write_errors{0};
+
+  // Commits the queue in one transaction; on failure puts the rows back in front of the queue.
+  // Returns false on failure. Never throws.
+  bool CommitQueued();
+  bool WriteInFlight(std::string* error);
+  void LogFailure(const std::string& error, std::size_t pending);
+  void WriterLoop();
+};
+
+bool Ledger::Impl::WriteInFlight(std::string* error) {
+  sqlite3* h = db.get();
+  bool ok = Run(begin.get());
+  for (auto it = in_flight.begin(); ok && it != in_flight.end(); ++it) {
+    ok = BindRow(insert.get(), *it) && Run(insert.get());
+  }
+  ok = ok && Run(commit.get());
+  if (ok) return true;
+  *error = sqlite3_errmsg(h);
+  // Some errors (SQLITE_FULL, I/O) already rolled the transaction back; others leave it open.
+  if (sqlite3_get_autocommit(h) == 0) Run(rollback.get());
+  return false;
+}
+
+bool Ledger::Impl::CommitQueued() {
+  std::lock_guard db_lock(db_mu);
+  std::uint64_t attempt = 0;
+  {
+    std::lock_guard lock(mu);
+    if (queue.empty()) return true;
+    in_flight.swap(queue);  // the queue gets in_flight's emptied buffer: no reallocation
+    attempt = ++attempts;
+  }
+  std::string error;
+  const bool ok = WriteInFlight(&error);
+  const std::size_t batch = in_flight.size();
+  std::size_t pending = 0;
+  {
+    // The counters change under mu, so a Flush() that returns sees them.
+    std::lock_guard lock(mu);
+    if (ok) {
+      committed += batch;
+      rows_written.fetch_add(batch, std::memory_order_relaxed);
+    } else {
+      write_errors.fetch_add(1, std::memory_order_relaxed);
+      // Back in front of the rows appended meanwhile, so the order is kept.
+      in_flight.insert(in_flight.end(), std::make_move_iterator(queue.begin()),
+                       std::make_move_iterator(queue.end()));
+      queue.swap(in_flight);
+      last_failed_attempt = attempt;
+      pending = queue.size();
+    }
+    in_flight.clear();
+  }
+  done.notify_all();
+  if (ok) {
+    if (failed_streak > 0)
+      Log(fmt::format("switchyard: ledger {}: commits resumed after {} failed attempt{}\n", path,
+                      failed_streak, failed_streak == 1 ? "" : "s"));
+    failed_streak = 0;
+    last_logged_error.clear();
+  } else {
+    ++failed_streak;
+    LogFailure(error, pending);
+  }
+  return ok;
+}
+
+void Ledger::Impl::LogFailure(const std::string& error, std::size_t pending) {
+  // Counts and SQLite's message only: rows carry key ids and tenants.
+  const auto now = std::chrono::steady_clock::now();
+  if (error == last_logged_error && now - last_logged_at < kRepeatLogInterval) return;
+  last_logged_error = error;
+  last_logged_at = now;
+  Log(fmt::format("switchyard: ledger {}: commit failed ({}); {} rows kept for retry\n", path,
+                  error, pending));
+}
+
+void Ledger::Impl::WriterLoop() {
+  std::unique_lock lock(mu);
+  for (;;) {
+    wake.wait_for(lock, flush_interval, [this] { return flush_requested || stopping; });
+    const bool stop = stopping;
+    flush_requested = false;
+    lock.unlock();
+    CommitQueued();
+    lock.lock();
+    if (stop) return;
+  }
+}
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+std::unique_ptr<Ledger> Ledger::Open(const std::string& path,
+                                     std::chrono::milliseconds flush_interval) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->flush_interval = std::max(flush_interval, std::chrono::milliseconds(1));
+  impl->db = OpenDb(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  sqlite3* db = impl->db.get();
+  SetUpSchema(db, path);
+  impl->insert = Prepare(db, path, kInsert);
+  impl->begin = Prepare(db, path, "BEGIN IMMEDIATE");
+  impl->commit = Prepare(db, path, "COMMIT");
+  impl->rollback = Prepare(db, path, "ROLLBACK");
+  Impl* raw = impl.get();
+  impl->writer = std::thread([raw] { raw->WriterLoop(); });
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+Ledger::~Ledger() {
+  Close();
+  // Close() already tried; one last attempt before the rows go with the process.
+  if (!impl_->CommitQueued()) {
+    std::lock_guard lock(impl_->mu);
+    Log(fmt::format("switchyard: ledger {}: {} rows could not be written and are lost\n",
+                    impl_->path, impl_->queue.size()));
+  }
+}
+
+void Ledger::Append(LedgerRow row) {
+  Impl& m = *impl_;
+  bool closed = false;
+  {
+    std::lock_guard lock(m.mu);
+    m.queue.push_back(std::move(row));
+    ++m.appended;
+    closed = m.closed;
+  }
+  if (closed) m.CommitQueued();
+}
+
+void Ledger::Flush() {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  if (m.closed) {
+    lock.unlock();
+    m.CommitQueued();
+    return;
+  }
+  const std::uint64_t target = m.appended;
+  const std::uint64_t begun = m.attempts;
+  if (m.committed >= target) return;
+  m.flush_requested = true;
+  m.wake.notify_one();
+  // An attempt begun before this call may have failed without covering every row; wait for
+  // a later one. The writer makes one more attempt before stopping, so this always ends.
+  m.done.wait(lock, [&] { return m.committed >= target || m.last_failed_attempt > begun; });
+}
+
+void Ledger::Close() {
+  Impl& m = *impl_;
+  std::lock_guard close_lock(m.close_mu);
+  {
+    std::lock_guard lock(m.mu);
+    if (m.closed) return;
+    m.stopping = true;
+  }
+  m.wake.notify_one();
+  m.writer.join();
+  {
+    std::lock_guard lock(m.mu);
+    m.closed = true;
+  }
+  m.CommitQueued();  // rows appended while the writer was stopping
+}
+
+std::uint64_t Ledger::rows_written() const {
+  return impl_->rows_written.load(std::memory_order_relaxed);
+}
+
+std::uint64_t Ledger::write_errors() const {
+  return impl_->write_errors.load(std::memory_order_relaxed);
+}
+
+const std::string& Ledger::path() const { return impl_->path; }
+
+}  // namespace switchyard::accounting

@@ -18,9 +18,9 @@ const char* UsageSourceName(UsageSource source);  // "reported", "estimated", "n
 struct LedgerRow {
   std::int64_t time_ms = 0;  // request start, Unix epoch milliseconds (UTC)
   std::string request_id;
-  std::string key_id;  // "" in open mode
-  std::string tenant;  // "" in open mode
-  std::string profile;  // "" for an explicit model
+  std::string key_id;    // "" in open mode
+  std::string tenant;    // "" in open mode
+  std::string profile;   // "" for an explicit model
   std::string upstream;  // "" when no upstream was chosen
   std::string model;     // public model name; "" when none was chosen
   int tier = 0;
@@ -55,29 +55,37 @@ struct SpendLine {
 class Ledger {
  public:
   // Opens (creating if needed) the file and its schema, and starts the writer thread.
-  // Throws std::runtime_error with the path and SQLite's message on failure.
+  // Throws std::runtime_error with the path and SQLite's message on failure. An interval
+  // below 1 ms counts as 1 ms. WAL with synchronous=NORMAL: a process crash loses at most the
+  // rows of one interval; a power loss may also undo the last commits.
   static std::unique_ptr<Ledger> Open(const std::string& path,
                                       std::chrono::milliseconds flush_interval);
-  ~Ledger();  // Close()
+  // Close(), then one more attempt for rows still queued; if that fails too they are lost
+  // and their number is logged to stderr.
+  ~Ledger();
 
-  // Queues a row; never blocks on I/O. A failed commit keeps the rows queued and retries at
-  // the next interval (counted in write_errors()); rows are never dropped.
+  // Queues a row; never blocks on I/O. A failed commit (disk full, file locked by another
+  // writer for over a second, I/O error) keeps the rows queued in order and retries at the
+  // next interval, counted in write_errors() and logged to stderr (path and SQLite's message,
+  // never row contents); rows are never dropped, so the queue grows while commits fail.
   void Append(LedgerRow row);
   // Blocks until every row appended before the call is committed (or a commit failed).
   void Flush();
-  // Flushes and stops the writer; rows appended after Close are committed at once.
-  // Idempotent.
+  // Flushes and stops the writer; rows appended after Close are committed at once, in the
+  // caller's thread. Idempotent.
   void Close();
 
   std::uint64_t rows_written() const;
   std::uint64_t write_errors() const;
   const std::string& path() const;
 
-  // Totals per group over rows with time_ms >= since_ms, largest cost first.
-  // Throws std::runtime_error on a missing or unreadable file.
+  // Totals per group over rows with time_ms >= since_ms, largest cost first (then by group).
+  // Throws std::runtime_error on a missing or unreadable file; never creates one.
   static std::vector<SpendLine> Spend(const std::string& path, SpendGroupBy by,
                                       std::int64_t since_ms);
-  // Cost per key id and per tenant since `since_ms` (budgets are rebuilt from these at start).
+  // Cost per key id and per tenant since `since_ms` (budgets are rebuilt from these at start),
+  // sorted by id; empty ids (open mode) and ids without rows since then are left out. Throws
+  // like Spend.
   struct Totals {
     std::vector<std::pair<std::string, std::int64_t>> by_key;
     std::vector<std::pair<std::string, std::int64_t>> by_tenant;

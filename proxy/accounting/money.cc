@@ -24,7 +24,8 @@ std::int64_t PicoUsdPerToken(double usd_per_million_tokens) {
 
 PriceTable PriceTable::FromConfig(const config::Prices& prices) {
   return {PicoUsdPerToken(prices.input), PicoUsdPerToken(prices.cached_input),
-          PicoUsdPerToken(prices.output)};
+          PicoUsdPerToken(prices.output),
+          PicoUsdPerToken(prices.reasoning < 0 ? prices.output : prices.reasoning)};
 }
 
 std::int64_t CostNanoUsd(const PriceTable& prices, const Usage& usage) {
@@ -32,13 +33,16 @@ std::int64_t CostNanoUsd(const PriceTable& prices, const Usage& usage) {
   const std::int64_t prompt = NonNegative(usage.prompt_tokens);
   const std::int64_t cached = std::min(NonNegative(usage.cached_tokens), prompt);
   const std::int64_t completion = NonNegative(usage.completion_tokens);
-  // Each product < 2^126, so the sum of three < 2^128.
+  const std::int64_t reasoning = std::min(NonNegative(usage.reasoning_tokens), completion);
+  // Each product < 2^126, so the sum of four < 2^128.
   U128 pico = U128(static_cast<std::uint64_t>(prompt - cached)) *
                   static_cast<std::uint64_t>(NonNegative(prices.input_pico)) +
               U128(static_cast<std::uint64_t>(cached)) *
                   static_cast<std::uint64_t>(NonNegative(prices.cached_input_pico)) +
-              U128(static_cast<std::uint64_t>(completion)) *
-                  static_cast<std::uint64_t>(NonNegative(prices.output_pico));
+              U128(static_cast<std::uint64_t>(completion - reasoning)) *
+                  static_cast<std::uint64_t>(NonNegative(prices.output_pico)) +
+              U128(static_cast<std::uint64_t>(reasoning)) *
+                  static_cast<std::uint64_t>(NonNegative(prices.reasoning_pico));
   U128 nano = pico / 1000 + (pico % 1000 >= 500 ? 1 : 0);  // half up
   return nano > U128(kMax) ? kMax : static_cast<std::int64_t>(nano);
 }

@@ -28,15 +28,17 @@ std::int64_t PicoUsdPerToken(double usd_per_million_tokens);
 struct PriceTable {
   std::int64_t input_pico = 0;         // per uncached prompt token
   std::int64_t cached_input_pico = 0;  // per cached prompt token
-  std::int64_t output_pico = 0;        // per completion token (reasoning included)
+  std::int64_t output_pico = 0;        // per completion token that is not reasoning
+  std::int64_t reasoning_pico = 0;     // per reasoning token (config: defaults to output)
 
   static PriceTable FromConfig(const config::Prices& prices);
   friend bool operator==(const PriceTable&, const PriceTable&) = default;
 };
 
-// (prompt - cached) x input + cached x cached_input + completion x output, in nano-USD.
-// Reasoning tokens are already inside completion_tokens and are not added again. Negative
-// counts are 0 and cached is capped at prompt. The sum is taken in unsigned 128 bits, so no
+// (prompt - cached) x input + cached x cached_input + (completion - reasoning) x output +
+// reasoning x reasoning price, in nano-USD. Reasoning tokens are a part of completion_tokens,
+// never added on top. Negative counts are 0; cached is capped at prompt, reasoning at
+// completion. The sum is taken in unsigned 128 bits, so no
 // token count or price representable as int64 overflows it; only a result above INT64_MAX
 // nano-USD (~9.22e9 USD for one request) saturates to INT64_MAX.
 std::int64_t CostNanoUsd(const PriceTable& prices, const Usage& usage);

@@ -153,4 +153,27 @@ bool IsUsageOnlyChunk(std::string_view sse_event) {
   return InspectStreamEvent(sse_event).usage_only_chunk;
 }
 
+// The string value starting at `from` (just past its opening quote), escapes kept.
+static std::string_view StringAt(std::string_view json, std::size_t from) {
+  std::size_t i = from;
+  while (i < json.size() && json[i] != '"') i += json[i] == '\\' ? 2 : 1;
+  return json.substr(from, std::min(i, json.size()) - from);
+}
+
+std::size_t AppendGeneratedText(std::string_view json, std::string* out, std::size_t limit) {
+  std::size_t overflow = 0;
+  for (std::string_view key : {std::string_view(R"("content":)"), std::string_view(R"("arguments":)")}) {
+    for (std::size_t at = json.find(key); at != std::string_view::npos; at = json.find(key, at + 1)) {
+      std::size_t i = at + key.size();
+      while (i < json.size() && (json[i] == ' ' || json[i] == '\t')) ++i;
+      if (i >= json.size() || json[i] != '"') continue;  // null, an array of parts, ...
+      const std::string_view text = StringAt(json, i + 1);
+      const std::size_t room = limit > out->size() ? limit - out->size() : 0;
+      out->append(text.substr(0, room));
+      overflow += text.size() > room ? text.size() - room : 0;
+    }
+  }
+  return overflow;
+}
+
 }  // namespace switchyard::accounting

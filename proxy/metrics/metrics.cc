@@ -13,9 +13,14 @@ const char* RouteName(Route route) {
     case Route::kRouteExplain: return "route_explain";
     case Route::kHealth: return "health";
     case Route::kMetrics: return "metrics";
+    case Route::kSpend: return "spend";
     case Route::kOther: return "other";
   }
   return "other";
+}
+
+static double Usd(std::int64_t nano_usd) {
+  return static_cast<double>(nano_usd) / static_cast<double>(accounting::kNanoPerUsd);
 }
 
 static const char* kStatusClassNames[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -48,20 +53,23 @@ Metrics::Metrics(const Runtime& runtime) : registry_(std::make_shared<prometheus
 
   auto& api = BuildCounter()
                   .Name("switchyard_requests_total")
-                  .Help("Proxied API requests, by model, upstream and status class")
+                  .Help("Proxied API requests, by model, upstream, tier and status class")
                   .Register(*registry_);
   const auto& upstreams = runtime.config().upstreams;
   for (const auto& model : runtime.models()) {
     ByStatus series{};
+    const std::string tier = model.config->tier ? std::to_string(model.config->tier) : "";
     for (int s = 0; s < kStatusClasses; ++s)
       series[s] = &api.Add({{"model", model.config->name},
                             {"upstream", model.config->upstream},
+                            {"tier", tier},
                             {"status_class", kStatusClassNames[s]}});
     api_requests_.push_back(series);
   }
   ByStatus unrouted{};
   for (int s = 0; s < kStatusClasses; ++s)
-    unrouted[s] = &api.Add({{"model", ""}, {"upstream", ""}, {"status_class", kStatusClassNames[s]}});
+    unrouted[s] = &api.Add(
+        {{"model", ""}, {"upstream", ""}, {"tier", ""}, {"status_class", kStatusClassNames[s]}});
   api_requests_.push_back(unrouted);
 
   auto& tokens = BuildCounter()
@@ -79,8 +87,101 @@ Metrics::Metrics(const Runtime& runtime) : registry_(std::make_shared<prometheus
       return &tokens.Add({{"model", name}, {"upstream", upstream}, {"type", type}});
     };
     usage_.push_back({series("prompt"), series("cached"), series("completion"),
-                      &cost.Add({{"model", name}, {"upstream", upstream}})});
+                      series("reasoning"), &cost.Add({{"model", name}, {"upstream", upstream}})});
   }
+
+  auto& profile_cost = BuildCounter()
+                           .Name("switchyard_profile_cost_usd_total")
+                           .Help("Spend in USD of requests routed by each profile")
+                           .Register(*registry_);
+  auto& baseline = BuildCounter()
+                       .Name("switchyard_baseline_cost_usd_total")
+                       .Help("What the profile's requests would have cost on its baseline model")
+                       .Register(*registry_);
+  auto& savings = BuildCounter()
+                      .Name("switchyard_savings_usd_total")
+                      .Help("Baseline cost minus actual cost, summed over requests that cost less "
+                            "than their baseline")
+                      .Register(*registry_);
+  auto& decisions = BuildCounter()
+                        .Name("switchyard_route_decisions_total")
+                        .Help("Routing decisions, by profile and required tier")
+                        .Register(*registry_);
+  int max_tier = 1;
+  for (const auto& model : runtime.models()) max_tier = std::max(max_tier, model.config->tier);
+  for (const auto& profile : runtime.profiles()) {
+    const std::string& name = profile.config->name;
+    ProfileSeries series{&profile_cost.Add({{"profile", name}}), &baseline.Add({{"profile", name}}),
+                         &savings.Add({{"profile", name}}), {}};
+    for (int tier = 1; tier <= max_tier; ++tier)
+      series.decisions.push_back(&decisions.Add({{"profile", name}, {"tier", std::to_string(tier)}}));
+    profiles_.push_back(std::move(series));
+  }
+
+  auto& tenant_cost = BuildCounter()
+                          .Name("switchyard_tenant_cost_usd_total")
+                          .Help("Spend in USD by tenant (tenants of the configured keys)")
+                          .Register(*registry_);
+  auto& remaining = prometheus::BuildGauge()
+                        .Name("switchyard_budget_remaining_usd")
+                        .Help("What the tenant's tightest budget has left this period")
+                        .Register(*registry_);
+  auto& limit = prometheus::BuildGauge()
+                    .Name("switchyard_budget_limit_usd")
+                    .Help("The limit of the tenant's tightest budget")
+                    .Register(*registry_);
+  for (const auto& tenant : runtime.tenants()) {
+    TenantSeries series{&tenant_cost.Add({{"tenant", tenant.name}}), nullptr, nullptr};
+    if (!tenant.budgets.empty()) {
+      series.remaining_usd = &remaining.Add({{"tenant", tenant.name}});
+      series.limit_usd = &limit.Add({{"tenant", tenant.name}});
+    }
+    tenants_.push_back(series);
+  }
+
+  const prometheus::Histogram::BucketBoundaries ttft_buckets{
+      0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 60};
+  auto& ttft = prometheus::BuildHistogram()
+                   .Name("switchyard_time_to_first_token_seconds")
+                   .Help("Time from request read to the first body byte sent, by upstream")
+                   .Register(*registry_);
+  auto& in_flight = prometheus::BuildGauge()
+                        .Name("switchyard_upstream_in_flight")
+                        .Help("Requests being sent to or answered by the upstream")
+                        .Register(*registry_);
+  auto& up = prometheus::BuildGauge()
+                 .Name("switchyard_upstream_up")
+                 .Help("1 when the upstream is usable, 0 while its connections are failing")
+                 .Register(*registry_);
+  for (const auto& upstream : upstreams) {
+    ttft_.push_back(&ttft.Add({{"upstream", upstream.name}}, ttft_buckets));
+    upstream_in_flight_.push_back(&in_flight.Add({{"upstream", upstream.name}}));
+    upstream_up_.push_back(&up.Add({{"upstream", upstream.name}}));
+    upstream_up_.back()->Set(1);
+  }
+  overhead_ = &prometheus::BuildHistogram()
+                   .Name("switchyard_overhead_seconds")
+                   .Help("Time a request spent in the proxy itself, upstream waits excluded")
+                   .Register(*registry_)
+                   .Add({}, prometheus::Histogram::BucketBoundaries{
+                                0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                0.0025, 0.005, 0.01, 0.025, 0.1});
+  classifier_score_ = &prometheus::BuildHistogram()
+                           .Name("switchyard_classifier_score")
+                           .Help("The classifier's scores of routed requests")
+                           .Register(*registry_)
+                           .Add({}, prometheus::Histogram::BucketBoundaries{
+                                        0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1});
+  ledger_rows_ = &BuildCounter()
+                      .Name("switchyard_ledger_rows_total")
+                      .Help("Rows committed to the spend ledger")
+                      .Register(*registry_)
+                      .Add({});
+  ledger_errors_ = &BuildCounter()
+                        .Name("switchyard_ledger_write_errors_total")
+                        .Help("Ledger commits that failed (their rows stay queued and are retried)")
+                        .Register(*registry_)
+                        .Add({});
 
   auto& failures = BuildCounter()
                        .Name("switchyard_upstream_failures_total")
@@ -134,7 +235,53 @@ void Metrics::RecordUsage(const ModelRuntime& model, const accounting::Usage& us
   s.prompt->Increment(static_cast<double>(usage.prompt_tokens));
   s.cached->Increment(static_cast<double>(usage.cached_tokens));
   s.completion->Increment(static_cast<double>(usage.completion_tokens));
-  s.cost_usd->Increment(static_cast<double>(cost_nano_usd) / accounting::kNanoPerUsd);
+  s.reasoning->Increment(static_cast<double>(usage.reasoning_tokens));
+  s.cost_usd->Increment(Usd(cost_nano_usd));
+}
+
+void Metrics::RecordSpend(const ProfileRuntime* profile, const KeyRuntime* key,
+                          std::int64_t cost_nano_usd, std::int64_t baseline_nano_usd) {
+  if (profile) {
+    const ProfileSeries& s = profiles_[profile->index];
+    s.cost_usd->Increment(Usd(cost_nano_usd));
+    s.baseline_usd->Increment(Usd(baseline_nano_usd));
+    if (baseline_nano_usd > cost_nano_usd) s.savings_usd->Increment(Usd(baseline_nano_usd - cost_nano_usd));
+  }
+  if (key) tenants_[key->tenant_index].cost_usd->Increment(Usd(cost_nano_usd));
+}
+
+void Metrics::RecordDecision(const ProfileRuntime& profile, int required_tier, double score) {
+  const auto& decisions = profiles_[profile.index].decisions;
+  const std::size_t i = static_cast<std::size_t>(std::max(required_tier, 1) - 1);
+  decisions[std::min(i, decisions.size() - 1)]->Increment();
+  classifier_score_->Observe(score);
+}
+
+void Metrics::RecordTimings(const ModelRuntime* model, double ttft_seconds, double overhead_seconds) {
+  if (model && ttft_seconds >= 0) ttft_[model->config->upstream_index]->Observe(ttft_seconds);
+  overhead_->Observe(overhead_seconds);
+}
+
+void Metrics::SetUpstreamUp(std::size_t upstream_index, bool up) {
+  upstream_up_[upstream_index]->Set(up ? 1 : 0);
+}
+
+void Metrics::SetTenantBudget(std::size_t tenant_index, double remaining_usd, double limit_usd) {
+  const TenantSeries& s = tenants_[tenant_index];
+  if (!s.remaining_usd) return;
+  s.remaining_usd->Set(remaining_usd);
+  s.limit_usd->Set(limit_usd);
+}
+
+void Metrics::SetLedger(std::uint64_t rows, std::uint64_t write_errors) {
+  // Counters only go up: add what is new since the last scrape.
+  auto catch_up = [](prometheus::Counter* c, std::uint64_t total) {
+    const double delta = static_cast<double>(total) - c->Value();
+    if (delta > 0) c->Increment(delta);
+  };
+  std::lock_guard lock(scrape_mutex_);
+  catch_up(ledger_rows_, rows);
+  catch_up(ledger_errors_, write_errors);
 }
 
 void Metrics::RecordUpstreamConnectionOpened(std::size_t upstream_index) {

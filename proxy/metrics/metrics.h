@@ -10,6 +10,7 @@
 
 #include <array>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,10 @@ enum class Route {
   kRouteExplain,
   kHealth,
   kMetrics,
+  kSpend,
   kOther
 };
-inline constexpr int kRouteCount = 8;
+inline constexpr int kRouteCount = 9;
 const char* RouteName(Route route);
 
 // Holds a gauge one higher for as long as it lives (in-flight requests, open connections).
@@ -53,12 +55,27 @@ class Metrics {
   // A proxied API request; `model` is null when it failed before a model was chosen.
   void RecordApi(const ModelRuntime* model, unsigned status);
   void RecordUpstreamFailure(std::size_t upstream_index, upstream::FailureKind kind);
-  // Tokens an upstream reported for a request to `model`, and what they cost.
+  // Tokens a request to `model` used (reported or estimated), and what they cost.
   void RecordUsage(const ModelRuntime& model, const accounting::Usage& usage, std::int64_t cost_nano_usd);
+  // A routed request's cost next to its profile's baseline, and its tenant's (if any) spend.
+  void RecordSpend(const ProfileRuntime* profile, const KeyRuntime* key, std::int64_t cost_nano_usd,
+                   std::int64_t baseline_nano_usd);
+  // A routing profile's decision.
+  void RecordDecision(const ProfileRuntime& profile, int required_tier, double score);
+  // Time to the first body byte (< 0: none) and time spent in the proxy, upstream excluded.
+  void RecordTimings(const ModelRuntime* model, double ttft_seconds, double overhead_seconds);
   void RecordUpstreamConnectionOpened(std::size_t upstream_index);
 
   prometheus::Gauge& active_requests() { return *active_requests_; }
   prometheus::Gauge& client_connections() { return *client_connections_; }
+  prometheus::Gauge& upstream_in_flight(std::size_t upstream_index) {
+    return *upstream_in_flight_[upstream_index];
+  }
+
+  // State read when scraped: an upstream usable or not, a tenant's tightest budget, the ledger.
+  void SetUpstreamUp(std::size_t upstream_index, bool up);
+  void SetTenantBudget(std::size_t tenant_index, double remaining_usd, double limit_usd);
+  void SetLedger(std::uint64_t rows, std::uint64_t write_errors);
 
   // Prometheus text exposition format.
   std::string Serialize() const;
@@ -78,9 +95,31 @@ class Metrics {
     prometheus::Counter* prompt;
     prometheus::Counter* cached;
     prometheus::Counter* completion;
+    prometheus::Counter* reasoning;
     prometheus::Counter* cost_usd;
   };
   std::vector<UsageSeries> usage_;  // by model index
+  struct ProfileSeries {
+    prometheus::Counter* cost_usd;
+    prometheus::Counter* baseline_usd;
+    prometheus::Counter* savings_usd;
+    std::vector<prometheus::Counter*> decisions;  // by tier - 1
+  };
+  std::vector<ProfileSeries> profiles_;  // by profile index
+  struct TenantSeries {
+    prometheus::Counter* cost_usd;
+    prometheus::Gauge* remaining_usd;  // null: the tenant has no budget
+    prometheus::Gauge* limit_usd;
+  };
+  std::vector<TenantSeries> tenants_;  // by tenant index
+  std::vector<prometheus::Histogram*> ttft_;  // by upstream index
+  prometheus::Histogram* overhead_ = nullptr;
+  prometheus::Histogram* classifier_score_ = nullptr;
+  std::vector<prometheus::Gauge*> upstream_in_flight_;
+  std::vector<prometheus::Gauge*> upstream_up_;
+  prometheus::Counter* ledger_rows_ = nullptr;
+  prometheus::Counter* ledger_errors_ = nullptr;
+  std::mutex scrape_mutex_;  // two scrapes at once would both add the same ledger delta
   prometheus::Gauge* active_requests_ = nullptr;
   prometheus::Gauge* client_connections_ = nullptr;
 };

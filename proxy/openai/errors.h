@@ -14,6 +14,7 @@ struct ApiError {
   std::string code;     // machine-readable: "model_not_found", "upstream_timeout", ...
   std::string message;  // human-readable
   std::string param;    // offending request field, or "" for null
+  bool should_retry = true;  // false: sent as `x-should-retry: false`, which OpenAI's SDKs obey
 };
 
 // The JSON body for `error`, e.g. {"error":{"message":"...","type":"...","param":null,"code":"..."}}.

@@ -1,5 +1,6 @@
 #include "proxy/openai/request.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 namespace switchyard::openai {
@@ -27,6 +28,46 @@ static std::string_view TrimRight(std::string_view token) {
   return token;
 }
 
+// stream_options: records whether the client asked for usage, and otherwise the edit that
+// asks for it while keeping the client's other options.
+static std::optional<ApiError> ReadStreamOptions(const std::string& body, ondemand::value value,
+                                                 ParsedRequest* parsed) {
+  ondemand::json_type type;
+  if (value.type().get(type)) return Malformed();
+  const std::string_view token = TrimRight(value.raw_json_token());
+  const auto offset = static_cast<std::size_t>(token.data() - body.data());
+  if (type == ondemand::json_type::null) {
+    parsed->usage_edit = BodyEdit{offset, token.size(), R"({"include_usage":true})"};
+    return std::nullopt;
+  }
+  ondemand::object options;
+  if (type != ondemand::json_type::object || value.get_object().get(options))
+    return BadRequest("'stream_options' must be an object.", "invalid_type", "stream_options");
+  bool empty = true;
+  for (auto field : options) {
+    empty = false;
+    std::string_view key;
+    ondemand::value v;
+    if (field.unescaped_key().get(key) || field.value().get(v)) return Malformed();
+    if (key != "include_usage") continue;
+    const std::string_view flag = TrimRight(v.raw_json_token());
+    bool wants = false;
+    if (v.get_bool().get(wants))
+      return BadRequest("'stream_options.include_usage' must be a boolean.", "invalid_type",
+                        "stream_options");
+    parsed->client_wants_usage = wants;
+    parsed->usage_edit.reset();
+    if (!wants)
+      parsed->usage_edit =
+          BodyEdit{static_cast<std::size_t>(flag.data() - body.data()), flag.size(), "true"};
+    return std::nullopt;
+  }
+  // No include_usage: add it first inside the braces.
+  parsed->usage_edit =
+      BodyEdit{offset + 1, 0, empty ? R"("include_usage":true)" : R"("include_usage":true,)"};
+  return std::nullopt;
+}
+
 boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) return Malformed();
   ondemand::document doc;
@@ -36,6 +77,7 @@ boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& b
 
   ParsedRequest parsed;
   bool has_model = false;
+  bool saw_stream_options = false;
   for (auto field : object) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return Malformed();
@@ -56,6 +98,19 @@ boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& b
       parsed.model_offset = static_cast<std::size_t>(token.data() - body.data());
       parsed.model_length = token.size();
       has_model = true;
+    } else if (key == "max_tokens" || key == "max_completion_tokens") {
+      ondemand::json_type type;
+      if (value.type().get(type)) return Malformed();
+      if (type == ondemand::json_type::null) continue;
+      std::int64_t n = 0;
+      if (value.get_int64().get(n) || n < 0)
+        return BadRequest(fmt::format("'{}' must be a non-negative integer.", key), "invalid_type",
+                          std::string(key));
+      // max_completion_tokens wins: it is the newer name and counts reasoning tokens too.
+      if (key == "max_completion_tokens" || parsed.max_tokens < 0) parsed.max_tokens = n;
+    } else if (key == "stream_options") {
+      saw_stream_options = true;
+      if (auto error = ReadStreamOptions(body, value, &parsed)) return *error;
     } else if (key == "stream") {
       ondemand::json_type type;
       if (value.type().get(type)) return Malformed();
@@ -66,16 +121,49 @@ boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& b
   }
   // Anything after the closing brace is an error too.
   if (!doc.current_location().error()) return Malformed();
+  if (!parsed.stream) {
+    parsed.usage_edit.reset();
+    parsed.client_wants_usage = false;
+  } else if (!saw_stream_options) {  // insert the option before the closing brace
+    const std::size_t close = body.find_last_not_of(" \t\r\n");
+    parsed.usage_edit = BodyEdit{close, 0, R"(,"stream_options":{"include_usage":true})"};
+  }
   if (!has_model)
     return BadRequest("You must provide a model parameter.", "missing_required_parameter",
                       "model");
   return parsed;
 }
 
+std::size_t SplicedBody::size() const {
+  std::size_t n = 0;
+  for (std::string_view part : parts) n += part.size();
+  return n;
+}
+
+std::string SplicedBody::ToString() const {
+  std::string s;
+  for (std::string_view part : parts) s += part;
+  return s;
+}
+
 SplicedBody SpliceModel(std::string_view body, const ParsedRequest& request,
-                        std::string_view quoted_model) {
-  return {body.substr(0, request.model_offset), quoted_model,
-          body.substr(request.model_offset + request.model_length)};
+                        std::string_view quoted_model, bool ask_usage) {
+  BodyEdit edits[2] = {{request.model_offset, request.model_length, quoted_model}, {}};
+  std::size_t count = 1;
+  if (ask_usage && request.usage_edit) {
+    edits[1] = *request.usage_edit;
+    if (edits[1].offset < edits[0].offset) std::swap(edits[0], edits[1]);
+    count = 2;
+  }
+  SplicedBody out;
+  std::size_t at = 0, part = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    out.parts[part++] = body.substr(at, edits[i].offset - at);
+    out.parts[part++] = edits[i].text;
+    at = edits[i].offset + edits[i].length;
+  }
+  out.parts[part] = body.substr(at);
+  return out;
 }
 
 }  // namespace switchyard::openai

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <boost/system/result.hpp>
+#include <array>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,11 +15,23 @@
 
 namespace switchyard::openai {
 
+// One change to a body: `length` bytes at `offset` become `text` (length 0: an insertion).
+struct BodyEdit {
+  std::size_t offset = 0;
+  std::size_t length = 0;
+  std::string_view text;  // a literal with static storage
+};
+
 struct ParsedRequest {
   std::string model;  // unescaped
   bool stream = false;
   std::size_t model_offset = 0;  // the model's JSON string token, quotes included
   std::size_t model_length = 0;
+  std::int64_t max_tokens = -1;  // max_completion_tokens, else max_tokens; -1: not given
+  // Whether the client asked for the stream's usage chunk (stream_options.include_usage).
+  bool client_wants_usage = false;
+  // For a stream whose client did not ask for usage: the edit that asks for it upstream.
+  std::optional<BodyEdit> usage_edit;
 };
 
 // Grows `body`'s capacity so simdjson may read past its end (it needs SIMDJSON_PADDING).
@@ -26,17 +41,18 @@ void ReservePadding(std::string& body);
 // malformed JSON, a non-object body, a missing or non-string `model`, a non-boolean `stream`.
 boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body);
 
-// A body with the model value replaced: prefix + replacement + suffix, all views into
-// storage that outlives the write (the request body and the route table).
+// A body with the model value replaced (and the usage edit applied, if any): pieces that
+// are views into storage that outlives the write (the request body, the route table and
+// literals), sent as one scatter write.
 struct SplicedBody {
-  std::string_view prefix;
-  std::string_view replacement;
-  std::string_view suffix;
-  std::size_t size() const { return prefix.size() + replacement.size() + suffix.size(); }
+  std::array<std::string_view, 5> parts;
+  std::size_t size() const;
+  std::string ToString() const;  // for tests
 };
 
-// `quoted_model` is the new value as a JSON string token, quotes included.
+// `quoted_model` is the new value as a JSON string token, quotes included. `ask_usage`
+// applies request.usage_edit.
 SplicedBody SpliceModel(std::string_view body, const ParsedRequest& request,
-                        std::string_view quoted_model);
+                        std::string_view quoted_model, bool ask_usage = false);
 
 }  // namespace switchyard::openai

@@ -24,9 +24,10 @@ struct OutgoingRequest {
   std::string head;  // request line and headers, ending in a blank line; holds the key
   openai::SplicedBody body;
 
-  std::array<asio::const_buffer, 4> buffers() const {
-    return {asio::buffer(head), asio::buffer(body.prefix), asio::buffer(body.replacement),
-            asio::buffer(body.suffix)};
+  std::array<asio::const_buffer, 6> buffers() const {
+    const auto& p = body.parts;
+    return {asio::buffer(head), asio::buffer(p[0]), asio::buffer(p[1]),
+            asio::buffer(p[2]), asio::buffer(p[3]), asio::buffer(p[4])};
   }
 };
 

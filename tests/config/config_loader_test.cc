@@ -106,7 +106,8 @@ TEST_F(ConfigLoaderTest, LocalExampleLoadsWithoutAnyEnvironment) {
 
 TEST_F(ConfigLoaderTest, ProductionExampleLoadsWhenEveryKeyIsSet) {
   for (const char* name :
-       {"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GROQ_API_KEY", "VLLM_API_KEY"})
+       {"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GROQ_API_KEY", "VLLM_API_KEY",
+        "SWITCHYARD_ADMIN_KEY", "SWITCHYARD_KEY_WEB", "SWITCHYARD_KEY_BATCH"})
     env_[name] = std::string("key-for-") + name;
   env_["VLLM_HOST"] = "vllm.internal:8000";
   Config config = LoadConfigFile(kExamples + "production.yaml", Env());
@@ -134,6 +135,13 @@ TEST_F(ConfigLoaderTest, ProductionExampleLoadsWhenEveryKeyIsSet) {
   EXPECT_EQ(config.profiles[3].name, "auto-private");
   EXPECT_THAT(config.profiles[3].kinds, ElementsAre(ModelKind::kSelfHosted, ModelKind::kEdge));
   EXPECT_EQ(config.profiles[3].max_attempts, 2);
+  EXPECT_EQ(config.profiles[0].baseline, "gpt-4o");
+  EXPECT_EQ(config.profiles[1].baseline, "claude-sonnet-4");  // the default: strongest, dearest
+  ASSERT_EQ(config.keys.size(), 3u);
+  EXPECT_EQ(config.keys[1].tenant, "acme");
+  ASSERT_EQ(config.budgets.size(), 3u);
+  EXPECT_EQ(config.budgets[1].scope, Budget::Scope::kKey);
+  EXPECT_EQ(config.accounting.admin_key, "key-for-SWITCHYARD_ADMIN_KEY");
 }
 
 TEST_F(ConfigLoaderTest, ProductionExampleNamesEachMissingVariable) {
@@ -146,7 +154,10 @@ TEST_F(ConfigLoaderTest, ProductionExampleNamesEachMissingVariable) {
                   "upstreams[2].api_key_env: environment variable GEMINI_API_KEY is not set",
                   "upstreams[3].api_key_env: environment variable GROQ_API_KEY is not set",
                   "upstreams[4].base_url: environment variable VLLM_HOST is not set",
-                  "upstreams[4].api_key_env: environment variable VLLM_API_KEY is not set"));
+                  "upstreams[4].api_key_env: environment variable VLLM_API_KEY is not set",
+                  "accounting.admin_key_env: environment variable SWITCHYARD_ADMIN_KEY is not set",
+                  "keys[0].key_env: environment variable SWITCHYARD_KEY_WEB is not set",
+                  "keys[1].key_env: environment variable SWITCHYARD_KEY_BATCH is not set"));
 }
 
 TEST_F(ConfigLoaderTest, AppliesDefaultsToOmittedSettings) {

@@ -19,8 +19,9 @@ import OpenAI from 'openai';
 const baseURL = process.env.OPENAI_BASE_URL;
 if (!baseURL) throw new Error('OPENAI_BASE_URL is not set: run this through run_e2e.sh');
 
-// The proxy ignores the client's Authorization; the SDK insists on a key.
-const client = new OpenAI({ baseURL, apiKey: 'sk-test-unused', maxRetries: 0, timeout: 15_000 });
+// The proxy's client key (run_e2e.sh configures it); the upstream gets the proxy's own key.
+const apiKey = process.env.OPENAI_API_KEY;
+const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 15_000 });
 
 const CHAT = 'gpt-4o-mini';
 const EDGE = 'llama3.2-3b';
@@ -363,7 +364,7 @@ function routedTo(headers) {
 async function explain(body, headers = {}) {
   const response = await fetch(`${baseURL}/route/explain`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test-unused', ...headers },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, ...headers },
     body: JSON.stringify(body),
   });
   assert.equal(response.status, 200, `explain answered ${response.status}`);
@@ -534,7 +535,7 @@ test('routing: /v1/route/explain returns the decision', async () => {
   // A model that is not a profile cannot be explained.
   const response = await fetch(`${baseURL}/route/explain`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({ model: CHAT, messages }),
   });
   assert.equal(response.status, 404);
@@ -554,4 +555,37 @@ test('routing: concurrent "auto" requests all succeed', async () => {
     assert.equal(data.model, UPSTREAM_MODEL[model]);
     assert.ok(data.choices[0].message.content.length > 0);
   }
+});
+
+// ---- keys and budgets ----
+
+async function counter(series) {
+  const text = await (await fetch(new URL('/metrics', baseURL))).text();
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+test('keys: an unknown key is a 401 the SDK raises as AuthenticationError', async () => {
+  const stranger = new OpenAI({ baseURL, apiKey: 'sk-not-configured-0000', maxRetries: 0 });
+  await assert.rejects(stranger.chat.completions.create({ model: CHAT, messages }), (err) => {
+    assert.ok(err instanceof OpenAI.AuthenticationError, `got ${err?.constructor?.name}`);
+    assert.equal(err.status, 401);
+    assert.equal(err.code, 'invalid_api_key');
+    assert.ok(!err.message.includes('sk-not-configured-0000'), 'the key is not echoed');
+    return true;
+  });
+});
+
+test('budgets: an exhausted budget is a 429 budget_exceeded that the SDK does not retry', async () => {
+  const tight = new OpenAI({ baseURL, apiKey: process.env.E2E_TIGHT_KEY, maxRetries: 2 });
+  const series = 'switchyard_http_requests_total{route="chat_completions",status_class="4xx"}';
+  const before = await counter(series);
+  await assert.rejects(tight.chat.completions.create({ model: AUTO, messages }), (err) => {
+    assert.ok(err instanceof OpenAI.RateLimitError, `got ${err?.constructor?.name}`);
+    assert.equal(err.code, 'budget_exceeded');
+    assert.equal(err.type, 'insufficient_quota');
+    assert.match(err.message, /daily budget of tenant 'tight'/);
+    return true;
+  });
+  assert.equal(await counter(series), before + 1, 'x-should-retry: false kept the SDK from retrying');
 });

@@ -160,7 +160,19 @@ profiles:
   - name: auto                # defaults: thresholds [0.45, 0.75], every kind
   - name: auto-cheap
     thresholds: [0.7, 0.9]
+
+# The SDK's key (tenant "main", no budget) and a key whose tenant's budget is too small for
+# any request: openai_sdk.test.mjs checks the 401 and 429 shapes the SDK sees.
+accounting:
+  ledger: ${work}/ledger.db
+  flush_interval: 200ms
+keys:
+  - { id: e2e, tenant: main, key_env: E2E_CLIENT_KEY }
+  - { id: tight, tenant: tight, key_env: E2E_TIGHT_KEY }
+budgets:
+  - { tenant: tight, period: day, limit_usd: 0.000001 }
 YAML
+export E2E_CLIENT_KEY="sk-e2e-client-3b9f" E2E_TIGHT_KEY="sk-e2e-tight-77c1"
 
 "$proxy_bin" serve --config "$work/e2e.yaml" --threads 2 --access-log "$work/access.log" \
   2>"$work/proxy.err" >/dev/null &
@@ -182,8 +194,8 @@ done
 # ---- the SDK tests ----
 # In the background so a signal to this script runs its trap at once (bash defers traps
 # while a foreground child runs, but `wait` returns early).
-(cd "$here" && OPENAI_BASE_URL="http://$proxy_addr/v1" OPENAI_API_KEY="sk-test-unused" \
-  exec node --test openai_sdk.test.mjs) &
+(cd "$here" && OPENAI_BASE_URL="http://$proxy_addr/v1" OPENAI_API_KEY="$E2E_CLIENT_KEY" \
+  E2E_TIGHT_KEY="$E2E_TIGHT_KEY" exec node --test openai_sdk.test.mjs) &
 node_pid=$!
 test_rc=0
 wait "$node_pid" || test_rc=$?

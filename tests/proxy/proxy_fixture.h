@@ -55,12 +55,19 @@ class ProxyTest : public ::testing::Test {
     mock_ = std::make_unique<mock::MockUpstream>(MockOptionsForTest());
     mock_->Start();
     access_log_path_ = ::testing::TempDir() + "access-" + std::to_string(::getpid()) + ".log";
+    ledger_path_ = ::testing::TempDir() + "ledger-" + std::to_string(::getpid()) + ".db";
+    RemoveLedger();
+  }
+
+  void RemoveLedger() {
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((ledger_path_ + suffix).c_str());
   }
 
   void TearDown() override {
     server_.reset();
     mock_->Stop();
     if (!HasFailure()) ::unlink(access_log_path_.c_str());
+    RemoveLedger();
   }
 
   // The proxy in front of the mock ("mock") and of a port nobody listens on ("dead").
@@ -99,6 +106,7 @@ models:
       return std::nullopt;
     };
     config::Config config = config::LoadConfigString(yaml, env);
+    config.accounting.ledger = ledger_path_;  // each test its own ledger file
     if (tweak) tweak(config);
     auto runtime = Runtime::Build(std::move(config));
     ServerOptions options;
@@ -133,6 +141,7 @@ models:
   std::unique_ptr<mock::MockUpstream> mock_;
   std::unique_ptr<Server> server_;
   std::string access_log_path_;
+  std::string ledger_path_;
 };
 
 }  // namespace switchyard::testing

@@ -269,7 +269,7 @@ TEST_F(ProxyTest, ServesModelsHealthAndMetrics) {
   Reply metrics = Get("/metrics");
   EXPECT_EQ(metrics.status, 200u);
   EXPECT_NE(metrics.body.find(
-                R"(switchyard_requests_total{model="gpt-4o-mini",status_class="2xx",upstream="mock"} 1)"),
+                R"(switchyard_requests_total{model="gpt-4o-mini",status_class="2xx",tier="",upstream="mock"} 1)"),
             std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("switchyard_request_duration_seconds_bucket"), std::string::npos);

@@ -20,8 +20,8 @@ class MoneyPriceTableTest : public ::testing::Test {};
 
 TEST_F(MoneyPriceTableTest, RealPricePointsConvertExactlyToPicoUsdPerToken) {
   EXPECT_EQ(PriceTable::FromConfig({2.50, 1.25, 10.00}),
-            (PriceTable{2'500'000, 1'250'000, 10'000'000}));
-  EXPECT_EQ(PriceTable::FromConfig({0.15, 0.075, 0.60}), (PriceTable{150'000, 75'000, 600'000}));
+            (PriceTable{2'500'000, 1'250'000, 10'000'000, 10'000'000}));
+  EXPECT_EQ(PriceTable::FromConfig({0.15, 0.075, 0.60}), (PriceTable{150'000, 75'000, 600'000, 600'000}));
   EXPECT_EQ(PriceTable::FromConfig({0, 0, 0}), (PriceTable{0, 0, 0}));
   EXPECT_EQ(PicoUsdPerToken(0.000001), 1);  // the finest representable price
   EXPECT_EQ(PicoUsdPerToken(3.0e-3), 3'000);
@@ -54,6 +54,18 @@ TEST_F(MoneyCostTest, Gpt4oMiniCostIsExact) {
   // 667 x 0.15 + 333 x 0.075 + 77 x 0.60 = 100.05 + 24.975 + 46.2 = 171.225 USD per 1M
   EXPECT_EQ(CostNanoUsd(gpt4o_mini_, U(1000, 333, 77)), 171'225);
   EXPECT_EQ(CostNanoUsd(gpt4o_mini_, U(1, 1, 0)), 75);  // one cached token: 0.075 USD / 1M
+}
+
+TEST_F(MoneyCostTest, ReasoningTokensArePartOfCompletionAtTheirOwnPrice) {
+  // o1-style: input 15, output 60, reasoning 60 per 1M; 100 completion tokens of which 80 are
+  // reasoning cost the same as 100 output tokens when the prices match...
+  const PriceTable same = PriceTable::FromConfig({15, 7.5, 60, 60});
+  EXPECT_EQ(CostNanoUsd(same, U(0, 0, 100, 80)), CostNanoUsd(same, U(0, 0, 100)));
+  // ...and 20 x 60 + 80 x 90 = 8400 USD per 1M when reasoning is dearer.
+  const PriceTable dearer = PriceTable::FromConfig({15, 7.5, 60, 90});
+  EXPECT_EQ(CostNanoUsd(dearer, U(0, 0, 100, 80)), 8'400'000);
+  // More reasoning than completion (a misreport) is capped at completion.
+  EXPECT_EQ(CostNanoUsd(dearer, U(0, 0, 10, 50)), 900'000);
 }
 
 TEST_F(MoneyCostTest, ZeroPricesCostNothing) {

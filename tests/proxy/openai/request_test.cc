@@ -12,9 +12,8 @@ class ParseRequestTest : public ::testing::Test {
     ReservePadding(body_);
     return ParseRequest(body_);
   }
-  std::string Spliced(const ParsedRequest& parsed, std::string_view quoted) {
-    SplicedBody s = SpliceModel(body_, parsed, quoted);
-    return std::string(s.prefix) + std::string(s.replacement) + std::string(s.suffix);
+  std::string Spliced(const ParsedRequest& parsed, std::string_view quoted, bool ask_usage = false) {
+    return SpliceModel(body_, parsed, quoted, ask_usage).ToString();
   }
   std::string body_;
 };
@@ -94,4 +93,54 @@ TEST(ErrorBodyTest, HasOpenAiShapeWithEscapedMessageAndNullParam) {
 }
 
 }  // namespace
+TEST_F(ParseRequestTest, AsksForStreamUsageWhenTheClientDidNot) {
+  auto parsed = Parse(R"({"model":"auto","stream":true,"messages":[]} )");
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(parsed->client_wants_usage);
+  EXPECT_EQ(Spliced(*parsed, R"("m")", true),
+            R"({"model":"m","stream":true,"messages":[],"stream_options":{"include_usage":true}} )");
+  EXPECT_EQ(Spliced(*parsed, R"("m")", false), R"({"model":"m","stream":true,"messages":[]} )");
+}
+
+TEST_F(ParseRequestTest, KeepsTheClientsOtherStreamOptions) {
+  auto parsed = Parse(R"({"stream_options":{"x":1},"model":"a","stream":true})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Spliced(*parsed, R"("bb")", true),
+            R"({"stream_options":{"include_usage":true,"x":1},"model":"bb","stream":true})");
+  parsed = Parse(R"({"model":"a","stream":true,"stream_options": {} })");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Spliced(*parsed, R"("b")", true),
+            R"({"model":"b","stream":true,"stream_options": {"include_usage":true} })");
+  parsed = Parse(R"({"model":"a","stream":true,"stream_options":null})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Spliced(*parsed, R"("b")", true),
+            R"({"model":"b","stream":true,"stream_options":{"include_usage":true}})");
+}
+
+TEST_F(ParseRequestTest, TurnsIncludeUsageFalseIntoTrueAndLeavesTrueAlone) {
+  auto parsed = Parse(R"({"model":"a","stream":true,"stream_options":{"include_usage":false}})");
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(parsed->client_wants_usage);
+  EXPECT_EQ(Spliced(*parsed, R"("b")", true),
+            R"({"model":"b","stream":true,"stream_options":{"include_usage":true}})");
+  parsed = Parse(R"({"model":"a","stream":true,"stream_options":{"include_usage":true}})");
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->client_wants_usage);
+  EXPECT_FALSE(parsed->usage_edit);
+}
+
+TEST_F(ParseRequestTest, LeavesNonStreamingBodiesAloneAndReadsMaxTokens) {
+  auto parsed = Parse(R"({"model":"a","stream_options":{"include_usage":false},"max_tokens":50})");
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(parsed->usage_edit);
+  EXPECT_EQ(parsed->max_tokens, 50);
+  parsed = Parse(R"({"model":"a","max_completion_tokens":70,"max_tokens":50})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->max_tokens, 70);
+  EXPECT_FALSE(Parse(R"({"model":"a","max_tokens":-1})"));
+  EXPECT_FALSE(Parse(R"({"model":"a","max_tokens":"9"})"));
+  EXPECT_FALSE(Parse(R"({"model":"a","stream":true,"stream_options":[]})"));
+  EXPECT_FALSE(Parse(R"({"model":"a","stream":true,"stream_options":{"include_usage":1}})"));
+}
+
 }  // namespace switchyard::openai
