@@ -90,6 +90,16 @@ Metrics::Metrics(const Runtime& runtime) : registry_(std::make_shared<prometheus
                       series("reasoning"), &cost.Add({{"model", name}, {"upstream", upstream}})});
   }
 
+  // An edge or self-hosted machine's own cost, apart from its tokens: constant per config.
+  auto& fixed = prometheus::BuildGauge()
+                    .Name("switchyard_model_fixed_cost_usd_per_hour")
+                    .Help("A model's fixed cost per hour (its machine), reported apart from tokens")
+                    .Register(*registry_);
+  for (const auto& model : runtime.models())
+    if (model.config->prices.fixed_usd_per_hour > 0)
+      fixed.Add({{"model", model.config->name}, {"upstream", model.config->upstream}})
+          .Set(model.config->prices.fixed_usd_per_hour);
+
   auto& profile_cost = BuildCounter()
                            .Name("switchyard_profile_cost_usd_total")
                            .Help("Spend in USD of requests routed by each profile")

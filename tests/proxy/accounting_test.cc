@@ -316,6 +316,7 @@ TEST_F(AccountingTest, SpendEndpointAnswersTheAdminKeyOnly) {
 TEST_F(AccountingTest, MetricsCarryTiersTokensCostsAndTenants) {
   StartWithKeys([](config::Config& c) {
     c.budgets = {{config::Budget::Scope::kTenant, "acme", config::BudgetPeriod::kMonth, 10, 0}};
+    c.models[1].prices.fixed_usd_per_hour = 0.8;  // llama3.2-3b's machine
   });
   ASSERT_EQ(Post(kChat, Bearer(kClientKeyA)).status, 200u);
   ASSERT_EQ(LedgerRows(1).size(), 1u);  // accounted, so counted too
@@ -336,6 +337,8 @@ TEST_F(AccountingTest, MetricsCarryTiersTokensCostsAndTenants) {
   EXPECT_NE(metrics.find(R"(switchyard_upstream_up{upstream="mock"} 1)"), std::string::npos);
   EXPECT_NE(metrics.find("switchyard_overhead_seconds_count 1"), std::string::npos);
   EXPECT_NE(metrics.find(R"(switchyard_time_to_first_token_seconds_count{upstream="mock"} 1)"),
+            std::string::npos);
+  EXPECT_NE(metrics.find(R"(switchyard_model_fixed_cost_usd_per_hour{model="llama3.2-3b",upstream="mock"} 0.8)"),
             std::string::npos);
   EXPECT_EQ(metrics.find(kClientKeyA), std::string::npos);
 }
