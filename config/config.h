@@ -57,6 +57,9 @@ struct Upstream {
   Duration idle_connection_timeout{60'000};  // pooled idle connections closed after
   std::string ca_file;                       // extra CA bundle (PEM), added to the system store
   bool insecure_skip_verify = false;         // TLS without verification (logged at start)
+  // Streams whose client did not ask for usage ask for it upstream (stream_options), so their
+  // cost is exact; off for an upstream that rejects stream_options (usage is estimated then).
+  bool ask_stream_usage = true;
 };
 
 enum class ModelKind { kCloud, kEdge, kSelfHosted };

@@ -270,7 +270,7 @@ void Loader::ReadUpstream(const YAML::Node& node, const std::string& path, Upstr
   auto seen = ForEachKey(
       node, path,
       {"name", "base_url", "api_key_env", "headers", "max_connections", "idle_connection_timeout",
-       "ca_file", "insecure_skip_verify", "timeouts"},
+       "ca_file", "insecure_skip_verify", "ask_stream_usage", "timeouts"},
       [&](std::string_view key, const YAML::Node& value, const std::string& p) {
         if (key == "name") {
           if (auto name = Scalar(value, p, "a string")) {
@@ -302,6 +302,8 @@ void Loader::ReadUpstream(const YAML::Node& node, const std::string& path, Upstr
             Problem(p, "is not a readable file");
         } else if (key == "insecure_skip_verify") {
           ReadBool(value, p, &out->insecure_skip_verify);
+        } else if (key == "ask_stream_usage") {
+          ReadBool(value, p, &out->ask_stream_usage);
         } else {
           ReadTimeouts(value, p, &out->timeouts);
         }
@@ -726,7 +728,8 @@ void Loader::ReadBudget(const YAML::Node& node, const std::string& path, const C
         } else if (key == "limit_usd") {
           auto text = Scalar(value, p, "an amount in USD");
           auto amount = text ? ParseNumber(*text) : std::nullopt;
-          if (text && (!amount || *amount <= 0)) Problem(p, "must be an amount in USD above 0");
+          if (text && (!amount || *amount <= 0 || *amount > 1e9))
+            Problem(p, "must be an amount in USD above 0 (at most 1e9)");
           if (amount) out->limit_usd = *amount;
         } else {
           auto text = Scalar(value, p, "a share");
@@ -804,6 +807,9 @@ Config Loader::Load(const YAML::Node& root) {
   if (budgets) ForEachItem(budgets, "budgets", [&](const YAML::Node& item, const std::string& path) {
     ReadBudget(item, path, config, &config.budgets.emplace_back());
   });
+  if (!config.budgets.empty() && config.accounting.ledger == "off")
+    Problem("accounting.ledger", "is off, but budgets are configured: they are rebuilt from the "
+                                 "ledger at start, so a restart would forget what was spent");
   return config;
 }
 

@@ -58,17 +58,30 @@ static Result Admit(RequestContext& ctx) {
   return std::nullopt;
 }
 
+// Parts of a request whose tokens its bytes do not bound (an image URL of 40 bytes may cost
+// a thousand tokens).
+static bool HasMediaParts(std::string_view body) {
+  for (std::string_view part : {R"("image_url")", R"("input_audio")", R"("file")", R"("input_image")"})
+    if (body.find(part) != std::string_view::npos) return true;
+  return false;
+}
+
 // The most `model` can cost for this request: every byte of the body a prompt token (a token
-// is at least one byte), capped by the context window, plus every allowed output token at the
-// dearer of the output and reasoning prices.
+// is at least one byte; with images or audio, the whole context window), capped by the
+// context window, plus every allowed output token of every choice of every prompt (n,
+// best_of, prompt arrays) at the dearer of the output and reasoning prices.
 static std::int64_t WorstCaseNanoUsd(const RequestContext& ctx, const ModelRuntime& model) {
   const config::Model& m = *model.config;
+  const std::string& body = ctx.request.body();
   accounting::Usage usage;
-  usage.prompt_tokens =
-      std::min<std::int64_t>(static_cast<std::int64_t>(ctx.request.body().size()), m.context_window);
-  if (ctx.route != Route::kEmbeddings)
-    usage.completion_tokens =
+  usage.prompt_tokens = HasMediaParts(body)
+                            ? m.context_window
+                            : std::min<std::int64_t>(static_cast<std::int64_t>(body.size()), m.context_window);
+  if (ctx.route != Route::kEmbeddings) {
+    const std::int64_t per_choice =
         ctx.parsed.max_tokens >= 0 ? std::min(ctx.parsed.max_tokens, m.max_output_tokens) : m.max_output_tokens;
+    usage.completion_tokens = per_choice * ctx.parsed.choices * ctx.parsed.prompts;
+  }
   if (model.prices.reasoning_pico > model.prices.output_pico)
     usage.reasoning_tokens = usage.completion_tokens;
   return accounting::CostNanoUsd(model.prices, usage);
@@ -285,7 +298,8 @@ void Account(RequestContext& ctx) {
     if (usage.present) metrics.RecordUsage(*ctx.model, usage, cost);
     metrics.RecordSpend(ctx.profile, ctx.key, cost, baseline);
   }
-  if (ctx.reservation) server.budgets().Settle(*ctx.reservation, cost, accounting::NowMs());
+  if (ctx.reservation)
+    server.budgets().Settle(*ctx.reservation, cost, ctx.start_ms, accounting::NowMs());
   ctx.reservation.reset();
 
   const bool sent = ctx.upstream_sent != std::chrono::steady_clock::time_point{};

@@ -24,8 +24,9 @@ using upstream::kAwait;
 static constexpr std::size_t kStreamReadSize = 8 * 1024;
 // An SSE event still incomplete past this size is not an event stream worth relaying.
 static constexpr std::size_t kMaxEventBytes = 1024 * 1024;
-// Generated text kept per request for estimating usage; longer outputs are counted by bytes.
-static constexpr std::size_t kMaxGeneratedText = 1024 * 1024;
+// Generated text kept per request for estimating usage (rarely needed: streams are asked for
+// their usage); longer outputs are estimated from their length.
+static constexpr std::size_t kMaxGeneratedText = 64 * 1024;
 
 static bool IsHopByHop(http::field f) {
   switch (f) {
@@ -260,9 +261,12 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
   }
   ctx.upstream_done = Clock::now();
   std::string tail(sse.partial());  // a last event without its blank line
+  if (!tail.empty()) {  // accounted (and hidden) like any other event
+    tail += "\n\n";
+    tail = std::string(NoteStreamEvents(ctx, tail, scratch));
+  }
   if (failure) {
     NoteFailure(ctx, failure);
-    if (!tail.empty()) tail += "\n\n";
     tail += openai::ErrorEvent(upstream::ToApiError(failure, ctx.model->config->upstream));
   }
   if (!tail.empty()) {
@@ -285,12 +289,13 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     const UpstreamRuntime& up = ctx.runtime->upstreams()[index];
     upstream::OutgoingRequest out;
     // Streams always end with their usage: asked for upstream when the client did not ask.
-    ctx.hide_usage_chunk = ctx.parsed.usage_edit.has_value();
+    ctx.hide_usage_chunk = ctx.parsed.usage_edit.has_value() && up.config->ask_stream_usage;
     out.body = openai::SpliceModel(ctx.request.body(), ctx.parsed,
                                    ctx.model->quoted_upstream_model, ctx.hide_usage_chunk);
     out.head = BuildUpstreamHead(ctx, out.body.size());
 
     upstream::Pool& pool = ctx.worker.pool(index);
+    GaugeScope in_flight(ctx.worker.metrics().upstream_in_flight(index));
     const config::UpstreamTimeouts& timeouts = up.config->timeouts;
     const Clock::time_point deadline = ctx.start + timeouts.total;
     std::optional<upstream::HeadParser> head;

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "proxy/accounting/money.h"
+#include "proxy/accounting/tokenizer.h"
 #include "proxy/session.h"
 
 namespace switchyard {
@@ -81,11 +82,14 @@ Server::Server(std::shared_ptr<const Runtime> runtime, ServerOptions options)
       options_(options),
       metrics_(*runtime_),
       access_log_(options.access_log_fd),
+      budgets_(runtime_->config().budgets),
       connect_failures_(new std::atomic<int>[runtime_->upstreams().size()]()),
       last_failure_ns_(new std::atomic<std::int64_t>[runtime_->upstreams().size()]()),
-      latency_(new std::atomic<double>[runtime_->upstreams().size()]()),
-      budgets_(runtime_->config().budgets) {
+      latency_(new std::atomic<double>[runtime_->upstreams().size()]()) {
   OpenLedger();
+  // Load the models' tokenizers now (tens of ms), not in the first request that needs one.
+  for (const auto& model : runtime_->config().models)
+    if (auto encoding = accounting::ParseEncoding(model.tokenizer)) accounting::Tokenizer::Get(*encoding);
   const int n = WorkerCount(*runtime_, options_);
   for (int i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, runtime_, metrics_, access_log_, i, n));
@@ -145,6 +149,7 @@ Server::~Server() {
   grace_timer_.reset();
   acceptor_.reset();
   workers_.clear();
+  admin_pool_.join();  // a ledger query in flight ends before the ledger closes
   if (ledger_) ledger_->Close();  // every row, including those of requests cut off above
 }
 

@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <atomic>
 #include <functional>
@@ -93,6 +94,8 @@ class Server {
   Metrics& metrics() { return metrics_; }
   accounting::Budgets& budgets() { return budgets_; }
   accounting::Ledger* ledger() { return ledger_.get(); }  // null when the ledger is off
+  // A thread for admin work that may block (ledger queries), off the workers' threads.
+  boost::asio::thread_pool::executor_type admin_executor() { return admin_pool_.get_executor(); }
   // Sets the gauges that show state (upstreams up, budgets left, ledger rows) before a scrape.
   void RefreshGauges();
   int worker_count() const { return static_cast<int>(workers_.size()); }
@@ -122,6 +125,7 @@ class Server {
   // Declared before the workers: requests still account into them while workers are destroyed.
   std::unique_ptr<accounting::Ledger> ledger_;
   accounting::Budgets budgets_;
+  boost::asio::thread_pool admin_pool_{1};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::vector<std::thread> threads_;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/read.hpp>
 #include <array>
 #include <random>
@@ -103,19 +105,35 @@ static std::string_view QueryParam(std::string_view target, std::string_view nam
   return {};
 }
 
-// GET /v1/spend?by=model&since=7d: the ledger's totals, for the admin key only. The query runs
-// on this worker's thread: an admin request, not traffic.
-static Reply SpendReply(RequestContext& ctx) {
-  auto error_reply = [&](openai::ApiError error) {
-    ctx.error_code = error.code;
-    return Reply{error.status, "application/json", openai::ErrorBody(error), error.should_retry};
-  };
+static Reply ErrorReply(RequestContext& ctx, const openai::ApiError& error) {
+  ctx.error_code = error.code;
+  return {error.status, "application/json", openai::ErrorBody(error), error.should_retry};
+}
+
+// The ledger query behind /v1/spend, on the server's admin thread: it waits for the writer
+// and scans the ledger, which must not stall a worker's connections.
+static asio::awaitable<Reply> QuerySpend(accounting::Ledger* ledger, accounting::SpendGroupBy by,
+                                         std::int64_t since) {
+  try {
+    ledger->Flush();  // the answer includes every request that has ended
+    auto lines = accounting::Ledger::Spend(ledger->path(), by, since);
+    co_return Reply{http::status::ok, "application/json", accounting::SpendJson(lines, by, since)};
+  } catch (const std::exception&) {
+    openai::ApiError error{http::status::internal_server_error, "server_error",
+                           "ledger_unreadable", "The ledger could not be read.", {}, true};
+    co_return Reply{error.status, "application/json", openai::ErrorBody(error)};
+  }
+}
+
+// GET /v1/spend?by=model&since=7d: the ledger's totals (by default this month's), for the
+// admin key only.
+static asio::awaitable<Reply> SpendReply(RequestContext& ctx) {
   const std::string& admin_key = ctx.runtime->config().accounting.admin_key;
   accounting::Ledger* ledger = ctx.worker.server().ledger();
   if (admin_key.empty() || !ledger)
-    return error_reply({http::status::not_found, "invalid_request_error", "spend_unavailable",
-                        "GET /v1/spend needs the ledger and accounting.admin_key_env in the config.",
-                        {}, false});
+    co_return ErrorReply(ctx, {http::status::not_found, "invalid_request_error", "spend_unavailable",
+                               "GET /v1/spend needs the ledger and accounting.admin_key_env in the config.",
+                               {}, false});
   std::string_view presented = ctx.request[http::field::authorization];
   if (presented.size() > 7 && beast::iequals(presented.substr(0, 7), "Bearer ")) presented.remove_prefix(7);
   // Compared as digests, in constant time.
@@ -123,27 +141,25 @@ static Reply SpendReply(RequestContext& ctx) {
   SHA256(reinterpret_cast<const unsigned char*>(admin_key.data()), admin_key.size(), want);
   SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), got);
   if (CRYPTO_memcmp(want, got, sizeof want) != 0)
-    return error_reply({http::status::unauthorized, "invalid_request_error", "invalid_api_key",
-                        "GET /v1/spend needs the admin key.", {}, false});
+    co_return ErrorReply(ctx, {http::status::unauthorized, "invalid_request_error", "invalid_api_key",
+                               "GET /v1/spend needs the admin key.", {}, false});
   const std::string_view target = ctx.request.target();
   accounting::SpendGroupBy by = accounting::SpendGroupBy::kModel;
   const std::string_view by_text = QueryParam(target, "by");
   if (!by_text.empty() && !accounting::ParseGroupBy(by_text, &by))
-    return error_reply(openai::BadRequest("by must be key, tenant, model, upstream or day.",
-                                          "invalid_parameter", "by"));
-  std::int64_t since = 0;
-  if (!accounting::ParseSince(QueryParam(target, "since"), accounting::NowMs(), &since))
-    return error_reply(openai::BadRequest(
+    co_return ErrorReply(ctx, openai::BadRequest("by must be key, tenant, model, upstream or day.",
+                                                 "invalid_parameter", "by"));
+  const std::int64_t now = accounting::NowMs();
+  std::int64_t since = accounting::Budgets::PeriodStartMs(config::BudgetPeriod::kMonth, now);
+  const std::string_view since_text = QueryParam(target, "since");
+  if (!since_text.empty() && !accounting::ParseSince(since_text, now, &since))
+    co_return ErrorReply(ctx, openai::BadRequest(
         "since must be a date (2026-11-01), a time (2026-11-01T12:00:00Z) or an age (24h, 7d).",
         "invalid_parameter", "since"));
-  try {
-    ledger->Flush();  // the answer includes every request that has ended
-    auto lines = accounting::Ledger::Spend(ledger->path(), by, since);
-    return {http::status::ok, "application/json", accounting::SpendJson(lines, by, since)};
-  } catch (const std::exception& e) {
-    return error_reply({http::status::internal_server_error, "server_error", "ledger_unreadable",
-                        "The ledger could not be read.", {}, true});
-  }
+  Reply reply = co_await asio::co_spawn(ctx.worker.server().admin_executor(),
+                                        QuerySpend(ledger, by, since), asio::use_awaitable);
+  if (reply.status != http::status::ok) ctx.error_code = "ledger_unreadable";
+  co_return reply;
 }
 
 // Requests for no known endpoint, or with the wrong method.
@@ -199,7 +215,7 @@ static asio::awaitable<void> Dispatch(RequestContext& ctx) {
   if (error) {
     co_await RespondError(ctx, std::move(*error));
   } else if (endpoint.route == Route::kSpend) {
-    Reply reply = SpendReply(ctx);
+    Reply reply = co_await SpendReply(ctx);
     co_await Respond(ctx, std::move(reply));
   } else if (endpoint.route == Route::kRouteExplain) {
     Reply reply = ExplainRoute(ctx);

@@ -47,8 +47,8 @@ Budgets::Budgets(const std::vector<config::Budget>& budgets) {
 
 void Budgets::Roll(Entry& entry, std::int64_t now_ms) {
   const std::int64_t start = PeriodStartMs(entry.period, now_ms);
-  if (start == entry.period_start) return;
-  if (start > entry.period_start) entry.spent = 0;  // a new day or month; holds stay held
+  if (start <= entry.period_start) return;  // periods only move forward
+  entry.spent = 0;  // a new day or month; holds stay held
   entry.period_start = start;
 }
 
@@ -78,13 +78,15 @@ std::optional<Reservation> Budgets::Reserve(std::span<const std::size_t> applica
 }
 
 void Budgets::Settle(const Reservation& reservation, std::int64_t actual_nano_usd,
-                     std::int64_t now_ms) {
+                     std::int64_t started_ms, std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
   for (std::size_t i : reservation.budgets) {
     Entry& entry = budgets_[i];
     Roll(entry, now_ms);
     entry.reserved -= reservation.nano_usd;
-    entry.spent += actual_nano_usd;
+    // Spend counts in the period the request started in, as the ledger (and so a restart)
+    // counts it: one that began before midnight leaves the new day untouched.
+    if (started_ms >= entry.period_start) entry.spent += actual_nano_usd;
   }
 }
 

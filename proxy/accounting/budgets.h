@@ -1,7 +1,8 @@
 // Spend limits per client key and per tenant over calendar days or months (UTC). A request
 // reserves its worst-case cost before it is sent and settles its real cost when it ends, so
 // requests racing each other can never together spend past a limit. Thread-safe (one mutex;
-// each call is a few additions). Owned by the server; outlives every request.
+// each call is a few additions). Owned by the server; outlives every request. Budgets are per
+// process: replicas or sidecars each enforce the whole limit.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +35,9 @@ class Budgets {
   std::optional<Reservation> Reserve(std::span<const std::size_t> applicable,
                                      std::int64_t worst_nano_usd, std::int64_t now_ms,
                                      std::size_t* refused);
-  // Releases the hold and records what the request really cost.
-  void Settle(const Reservation& reservation, std::int64_t actual_nano_usd, std::int64_t now_ms);
+  // Releases the hold and records what the request (started at `started_ms`) really cost.
+  void Settle(const Reservation& reservation, std::int64_t actual_nano_usd, std::int64_t started_ms,
+              std::int64_t now_ms);
 
   // Whether one of `applicable` has less than its soft-limit share left.
   bool BelowSoftLimit(std::span<const std::size_t> applicable, std::int64_t now_ms);

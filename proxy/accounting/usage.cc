@@ -153,24 +153,100 @@ bool IsUsageOnlyChunk(std::string_view sse_event) {
   return InspectStreamEvent(sse_event).usage_only_chunk;
 }
 
-// The string value starting at `from` (just past its opening quote), escapes kept.
-static std::string_view StringAt(std::string_view json, std::size_t from) {
-  std::size_t i = from;
-  while (i < json.size() && json[i] != '"') i += json[i] == '\\' ? 2 : 1;
-  return json.substr(from, std::min(i, json.size()) - from);
+static int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The \uXXXX at json[i] (i at the 'u'), or -1.
+static long Hex4(std::string_view json, std::size_t i) {
+  if (i + 4 >= json.size()) return -1;
+  long v = 0;
+  for (std::size_t k = 1; k <= 4; ++k) {
+    const int d = HexDigit(json[i + k]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// Writes code point `cp` as UTF-8 into `out`; returns its length.
+static std::size_t EncodeUtf8(unsigned long cp, char* out) {
+  if (cp < 0x80) {
+    out[0] = static_cast<char>(cp);
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (cp >> 6));
+    out[1] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (cp >> 12));
+    out[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (cp >> 18));
+  out[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+// Unescapes the JSON string whose contents start at json[i] into `out` (until its closing
+// quote or the end of `json`); returns the bytes that did not fit under `limit`.
+static std::size_t AppendUnescaped(std::string_view json, std::size_t i, std::string* out,
+                                   std::size_t limit) {
+  std::size_t overflow = 0;
+  auto emit = [&](std::string_view piece) {
+    const std::size_t room = limit > out->size() ? limit - out->size() : 0;
+    out->append(piece.substr(0, room));
+    overflow += piece.size() > room ? piece.size() - room : 0;
+  };
+  char utf8[4];
+  while (i < json.size() && json[i] != '"') {
+    if (json[i] != '\\') {
+      const std::size_t end = std::min(json.find_first_of("\"\\", i), json.size());
+      emit(json.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    if (i + 1 >= json.size()) break;
+    const char e = json[i + 1];
+    i += 2;
+    if (e != 'u') {
+      const char c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b'
+                   : e == 'f' ? '\f' : e;  // \" \\ \/ stand for themselves
+      emit({&c, 1});
+      continue;
+    }
+    long cp = Hex4(json, i - 1);
+    if (cp < 0) continue;
+    i += 4;
+    if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < json.size() && json[i] == '\\') {
+      const long low = Hex4(json, i + 1);
+      if (low >= 0xDC00 && low < 0xE000) {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        i += 6;
+      }
+    }
+    emit({utf8, EncodeUtf8(static_cast<unsigned long>(cp), utf8)});
+  }
+  return overflow;
 }
 
 std::size_t AppendGeneratedText(std::string_view json, std::string* out, std::size_t limit) {
   std::size_t overflow = 0;
-  for (std::string_view key : {std::string_view(R"("content":)"), std::string_view(R"("arguments":)")}) {
+  for (std::string_view key : {std::string_view(R"("content":)"), std::string_view(R"("arguments":)"),
+                               std::string_view(R"("reasoning_content":)")}) {
     for (std::size_t at = json.find(key); at != std::string_view::npos; at = json.find(key, at + 1)) {
       std::size_t i = at + key.size();
       while (i < json.size() && (json[i] == ' ' || json[i] == '\t')) ++i;
       if (i >= json.size() || json[i] != '"') continue;  // null, an array of parts, ...
-      const std::string_view text = StringAt(json, i + 1);
-      const std::size_t room = limit > out->size() ? limit - out->size() : 0;
-      out->append(text.substr(0, room));
-      overflow += text.size() > room ? text.size() - room : 0;
+      overflow += AppendUnescaped(json, i + 1, out, limit);
     }
   }
   return overflow;

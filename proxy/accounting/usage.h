@@ -47,9 +47,9 @@ Usage ParseUsageFromEvent(std::string_view sse_event);
 // not ask for stream_options.include_usage itself.
 bool IsUsageOnlyChunk(std::string_view sse_event);
 
-// Appends the text a response generated, as it appears in `json` (a response body or SSE
-// events): the raw contents of every "content" and "arguments" string, escapes kept, for
-// estimating completion tokens when an upstream reports no usage. Stops at `limit` bytes in
+// Appends the text a response generated, found in `json` (a response body or SSE events):
+// every "content", "arguments" and "reasoning_content" string, unescaped, for estimating
+// completion tokens when an upstream reports no usage. Stops at `limit` bytes in
 // `out`; returns the bytes it found past that (estimated separately, never dropped).
 std::size_t AppendGeneratedText(std::string_view json, std::string* out, std::size_t limit);
 

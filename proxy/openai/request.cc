@@ -1,6 +1,7 @@
 #include "proxy/openai/request.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <simdjson.h>
 
 namespace switchyard::openai {
@@ -32,6 +33,8 @@ static std::string_view TrimRight(std::string_view token) {
 // asks for it while keeping the client's other options.
 static std::optional<ApiError> ReadStreamOptions(const std::string& body, ondemand::value value,
                                                  ParsedRequest* parsed) {
+  parsed->client_wants_usage = false;  // a repeated stream_options: the last one counts
+  parsed->usage_edit.reset();
   ondemand::json_type type;
   if (value.type().get(type)) return Malformed();
   const std::string_view token = TrimRight(value.raw_json_token());
@@ -43,28 +46,32 @@ static std::optional<ApiError> ReadStreamOptions(const std::string& body, ondema
   ondemand::object options;
   if (type != ondemand::json_type::object || value.get_object().get(options))
     return BadRequest("'stream_options' must be an object.", "invalid_type", "stream_options");
-  bool empty = true;
+  // Upstreams read the last of repeated keys, so the last include_usage decides.
+  bool empty = true, given = false;
+  std::string_view flag;  // the last include_usage value's token
   for (auto field : options) {
     empty = false;
     std::string_view key;
     ondemand::value v;
     if (field.unescaped_key().get(key) || field.value().get(v)) return Malformed();
     if (key != "include_usage") continue;
-    const std::string_view flag = TrimRight(v.raw_json_token());
-    bool wants = false;
-    if (v.get_bool().get(wants))
+    flag = TrimRight(v.raw_json_token());
+    ondemand::json_type flag_type;
+    if (v.type().get(flag_type)) return Malformed();
+    bool wants = false;  // null: not asked
+    if (flag_type != ondemand::json_type::null && v.get_bool().get(wants))
       return BadRequest("'stream_options.include_usage' must be a boolean.", "invalid_type",
                         "stream_options");
     parsed->client_wants_usage = wants;
-    parsed->usage_edit.reset();
-    if (!wants)
-      parsed->usage_edit =
-          BodyEdit{static_cast<std::size_t>(flag.data() - body.data()), flag.size(), "true"};
-    return std::nullopt;
+    given = true;
   }
-  // No include_usage: add it first inside the braces.
-  parsed->usage_edit =
-      BodyEdit{offset + 1, 0, empty ? R"("include_usage":true)" : R"("include_usage":true,)"};
+  if (parsed->client_wants_usage) return std::nullopt;
+  if (given)  // false or null: turned into true
+    parsed->usage_edit =
+        BodyEdit{static_cast<std::size_t>(flag.data() - body.data()), flag.size(), "true"};
+  else  // absent: added first inside the braces
+    parsed->usage_edit =
+        BodyEdit{offset + 1, 0, empty ? R"("include_usage":true)" : R"("include_usage":true,)"};
   return std::nullopt;
 }
 
@@ -106,8 +113,34 @@ boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& b
       if (value.get_int64().get(n) || n < 0)
         return BadRequest(fmt::format("'{}' must be a non-negative integer.", key), "invalid_type",
                           std::string(key));
-      // max_completion_tokens wins: it is the newer name and counts reasoning tokens too.
-      if (key == "max_completion_tokens" || parsed.max_tokens < 0) parsed.max_tokens = n;
+      // The largest of every occurrence of both names: upstreams differ on which they honour,
+      // and the budget's worst case must hold for all of them.
+      parsed.max_tokens = std::max(parsed.max_tokens, n);
+    } else if (key == "n" || key == "best_of") {
+      ondemand::json_type type;
+      if (value.type().get(type)) return Malformed();
+      if (type == ondemand::json_type::null) continue;
+      std::int64_t n = 0;
+      if (value.get_int64().get(n) || n < 1 || n > 128)
+        return BadRequest(fmt::format("'{}' must be an integer from 1 to 128.", key), "invalid_type",
+                          std::string(key));
+      parsed.choices = std::max(parsed.choices, n);
+    } else if (key == "prompt") {  // /v1/completions: one completion per prompt of an array
+      ondemand::json_type type;
+      if (value.type().get(type)) return Malformed();
+      if (type == ondemand::json_type::array) {  // strings or token arrays; numbers: one prompt
+        ondemand::array prompts;
+        if (value.get_array().get(prompts)) return Malformed();
+        std::int64_t count = 0;
+        bool tokens = false;
+        for (auto element : prompts) {
+          ondemand::json_type element_type;
+          if (element.type().get(element_type)) return Malformed();
+          tokens |= element_type == ondemand::json_type::number;
+          ++count;
+        }
+        parsed.prompts = tokens ? 1 : std::max<std::int64_t>(1, count);
+      }
     } else if (key == "stream_options") {
       saw_stream_options = true;
       if (auto error = ReadStreamOptions(body, value, &parsed)) return *error;

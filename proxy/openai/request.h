@@ -27,7 +27,9 @@ struct ParsedRequest {
   bool stream = false;
   std::size_t model_offset = 0;  // the model's JSON string token, quotes included
   std::size_t model_length = 0;
-  std::int64_t max_tokens = -1;  // max_completion_tokens, else max_tokens; -1: not given
+  std::int64_t max_tokens = -1;  // the largest max_tokens / max_completion_tokens; -1: none
+  std::int64_t choices = 1;      // the largest of n and best_of: completions per prompt
+  std::int64_t prompts = 1;      // /v1/completions with an array of prompts: how many
   // Whether the client asked for the stream's usage chunk (stream_options.include_usage).
   bool client_wants_usage = false;
   // For a stream whose client did not ask for usage: the edit that asks for it upstream.

@@ -753,12 +753,21 @@ budgets:
   EXPECT_THAT(problems, Contains("keys[3].key_env: environment variable MISSING_KEY is not set"));
   EXPECT_THAT(problems, Contains("budgets[0].tenant: no entry of keys has tenant \"nobody\""));
   EXPECT_THAT(problems, Contains("budgets[0].period: must be day or month"));
-  EXPECT_THAT(problems, Contains("budgets[0].limit_usd: must be an amount in USD above 0"));
+  EXPECT_THAT(problems, Contains("budgets[0].limit_usd: must be an amount in USD above 0 (at most 1e9)"));
   EXPECT_THAT(problems, Contains("budgets[1]: give key or tenant (exactly one)"));
   EXPECT_THAT(problems, Contains(StartsWith("budgets[1].soft_limit: must be a share")));
   EXPECT_THAT(problems, Contains("budgets[2].period: is required"));
   EXPECT_THAT(problems, Contains("budgets[2].limit_usd: is required"));
   for (const auto& p : problems) EXPECT_THAT(p, Not(HasSubstr("sk-web-secret")));
+}
+
+TEST_F(ConfigLoaderTest, RefusesBudgetsWithoutALedger) {
+  EXPECT_THAT(Problems(std::string(kUpstreams) + kModels + R"(
+accounting: { ledger: "off" }
+keys: [{ id: a, sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 }]
+budgets: [{ key: a, period: day, limit_usd: 5 }]
+)"),
+              ElementsAre(StartsWith("accounting.ledger: is off, but budgets are configured")));
 }
 
 }  // namespace

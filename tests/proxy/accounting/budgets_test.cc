@@ -28,7 +28,7 @@ TEST(BudgetsTest, ReservesWhileThereIsRoomAndSettlesTheRealCost) {
   ASSERT_TRUE(a && b);
   EXPECT_FALSE(budgets.Reserve(acme, 1, kNov22, &refused));  // both halves are held
   EXPECT_EQ(refused, 0u);
-  budgets.Settle(*a, kUsd / 10, kNov22);  // it cost less than its worst case
+  budgets.Settle(*a, kUsd / 10, kNov22, kNov22);  // it cost less than its worst case
   EXPECT_EQ(budgets.state(0, kNov22).spent_nano_usd, kUsd / 10);
   EXPECT_EQ(budgets.state(0, kNov22).reserved_nano_usd, kUsd / 2);
   EXPECT_TRUE(budgets.Reserve(acme, 4 * kUsd / 10, kNov22, &refused));
@@ -55,9 +55,23 @@ TEST(BudgetsTest, ANewDayStartsFromZeroButKeepsHoldsOfRequestsInFlight) {
   ASSERT_TRUE(held);
   EXPECT_EQ(budgets.state(0, tomorrow).spent_nano_usd, 0);
   EXPECT_EQ(budgets.state(0, tomorrow).period_end_ms, kNov22 - 10 * kHour + 2 * 24 * kHour);
-  budgets.Settle(*held, kUsd / 8, tomorrow);
+  budgets.Settle(*held, kUsd / 8, tomorrow, tomorrow);
   EXPECT_EQ(budgets.state(0, tomorrow).spent_nano_usd, kUsd / 8);
   EXPECT_EQ(budgets.state(0, tomorrow).reserved_nano_usd, 0);
+}
+
+TEST(BudgetsTest, ARequestThatStartedYesterdayDoesNotCountToday) {
+  Budgets budgets({{Budget::Scope::kTenant, "acme", BudgetPeriod::kDay, 1.0, 0}});
+  const std::size_t acme[] = {0};
+  std::size_t refused = 0;
+  const std::int64_t before_midnight = kNov22 + 13 * kHour + 59 * 60'000;  // 23:59
+  auto held = budgets.Reserve(acme, kUsd / 2, before_midnight, &refused);
+  ASSERT_TRUE(held);
+  const std::int64_t after_midnight = before_midnight + 2 * 60'000;
+  budgets.Settle(*held, kUsd / 4, before_midnight, after_midnight);
+  // The ledger counts it on the 22nd as well, so a restart agrees with this.
+  EXPECT_EQ(budgets.state(0, after_midnight).spent_nano_usd, 0);
+  EXPECT_EQ(budgets.state(0, after_midnight).reserved_nano_usd, 0);
 }
 
 TEST(BudgetsTest, ReportsASoftLimitWhenLittleIsLeft) {

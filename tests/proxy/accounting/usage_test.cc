@@ -176,4 +176,22 @@ TEST_F(UsageFromEventTest, ALongEventAfterAShortOneStillParses) {
 }
 
 }  // namespace
+TEST(GeneratedTextTest, CollectsContentArgumentsAndReasoningUnescaped) {
+  std::string text;
+  const std::string events =
+      "data: {\"choices\":[{\"delta\":{\"content\":\"Hi \\\"you\\\"\\n\"}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"caf\\u00e9 \\ud83d\\ude00\"}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"{\\\"a\\\":1}\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":null}}]}\n\n";
+  EXPECT_EQ(AppendGeneratedText(events, &text, 1 << 20), 0u);
+  EXPECT_EQ(text, "Hi \"you\"\n{\"a\":1}caf\xC3\xA9 \xF0\x9F\x98\x80");
+}
+
+TEST(GeneratedTextTest, StopsAtTheLimitAndCountsWhatDidNotFit) {
+  std::string text;
+  EXPECT_EQ(AppendGeneratedText(R"({"content":"abcdefghij"})", &text, 4), 6u);
+  EXPECT_EQ(text, "abcd");
+  EXPECT_EQ(AppendGeneratedText(R"({"content":"xy"})", &text, 4), 2u);
+}
+
 }  // namespace switchyard::accounting

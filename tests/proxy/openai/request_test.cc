@@ -143,4 +143,31 @@ TEST_F(ParseRequestTest, LeavesNonStreamingBodiesAloneAndReadsMaxTokens) {
   EXPECT_FALSE(Parse(R"({"model":"a","stream":true,"stream_options":{"include_usage":1}})"));
 }
 
+TEST_F(ParseRequestTest, TheLastOfRepeatedIncludeUsageDecides) {
+  auto parsed = Parse(R"({"model":"a","stream":true,"stream_options":{"include_usage":true,"include_usage":false}})");
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(parsed->client_wants_usage);
+  EXPECT_EQ(Spliced(*parsed, R"("b")", true),
+            R"({"model":"b","stream":true,"stream_options":{"include_usage":true,"include_usage":true}})");
+  parsed = Parse(R"({"model":"a","stream":true,"stream_options":{"include_usage":null}})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Spliced(*parsed, R"("b")", true),
+            R"({"model":"b","stream":true,"stream_options":{"include_usage":true}})");
+}
+
+TEST_F(ParseRequestTest, BoundsTheOutputOfEveryChoiceAndPrompt) {
+  auto parsed = Parse(R"({"model":"a","max_tokens":1,"max_tokens":900,"max_completion_tokens":5,"n":3})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->max_tokens, 900);  // the largest: upstreams differ on which one they honour
+  EXPECT_EQ(parsed->choices, 3);
+  parsed = Parse(R"({"model":"a","prompt":["x","y","z","w"],"best_of":2,"n":1})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->prompts, 4);
+  EXPECT_EQ(parsed->choices, 2);
+  parsed = Parse(R"({"model":"a","prompt":[101,202,303]})");  // one prompt as token ids
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->prompts, 1);
+  EXPECT_FALSE(Parse(R"({"model":"a","n":0})"));
+}
+
 }  // namespace switchyard::openai
