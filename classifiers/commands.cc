@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -29,6 +30,7 @@ struct CommandOptions {
   uint64_t seed = 1;
   int folds = 5;
   bool json = false;
+  std::string scores_out;
   TrainOptions train;
   std::string target = "gain";
 };
@@ -141,6 +143,13 @@ int RunEval(CommandOptions o) {
   } else {
     if (Status s = CrossValidatedScores(data, o.folds, o.train, &scores); !s.ok()) return Fail(s);
     folds = o.folds;
+  }
+  if (!o.scores_out.empty()) {
+    std::ofstream out(o.scores_out);
+    for (size_t i = 0; i < data.size(); ++i)
+      out << fmt::format("{}\t{}\t{}\t{:.6f}\n", data[i].group, int{data[i].weak_correct},
+                         int{data[i].strong_correct}, scores[i]);
+    if (!out) return Fail(Status::Error(fmt::format("cannot write {}", o.scores_out)));
   }
   const EvaluationReport r = Evaluate(data, scores, o.seed);
   if (o.json) {
@@ -263,6 +272,8 @@ void AddCommands(CLI::App& app) {
   eval->add_option("--model", o->model, "Score with this model instead of cross-validating");
   eval->add_option("--folds", o->folds, "Leave-subjects-out folds")->capture_default_str();
   eval->add_flag("--json", o->json, "JSON output");
+  eval->add_option("--scores-out", o->scores_out,
+                   "Write each prompt's subject, weak/strong correctness and score (TSV)");
   tuning(eval);
   eval->callback([o] { RunOrThrow([&] { return RunEval(*o); }); });
 

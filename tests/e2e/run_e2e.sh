@@ -90,26 +90,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# wait_for_line FILE SED_EXPR PID WHAT: prints the first capture of SED_EXPR in FILE once
-# it appears; fails if PID exits first or after STARTUP_TIMEOUT_S. The processes print the
-# line once they listen; there is no other signal to await, so this polls (50 ms steps).
-wait_for_line() {
-  local file="$1" expr="$2" pid="$3" what="$4" value=""
-  local deadline=$((SECONDS + STARTUP_TIMEOUT_S))
-  while :; do
-    value="$(sed -n "$expr" "$file" 2>/dev/null | head -n 1)"
-    [[ -n "$value" ]] && { echo "$value"; return 0; }
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "FAIL: $what exited before it listened"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "FAIL: $what did not print its listening line within ${STARTUP_TIMEOUT_S}s"
-      return 1
-    fi
-    sleep 0.05
-  done
-}
+# wait_for_line FILE SED_EXPR PID WHAT (shared with the other test scripts)
+source "$(dirname "${BASH_SOURCE[0]}")/../process_helpers.sh"
 
 # ---- mock upstream ----
 "$mock_bin" --address 127.0.0.1 --port 0 --threads 2 >"$work/mock.out" 2>&1 &

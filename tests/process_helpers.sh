@@ -1,0 +1,23 @@
+# Helpers for the test scripts that start servers (sourced; the caller defines log() and
+# STARTUP_TIMEOUT_S).
+
+# wait_for_line FILE SED_EXPR PID WHAT: prints the first capture of SED_EXPR in FILE once it
+# appears; fails if PID exits first or after STARTUP_TIMEOUT_S. Polls (50 ms steps): the
+# processes print the line once they listen, and there is nothing else to await.
+wait_for_line() {
+  local file="$1" expr="$2" pid="$3" what="$4" value=""
+  local deadline=$((SECONDS + STARTUP_TIMEOUT_S))
+  while :; do
+    value="$(sed -n "$expr" "$file" 2>/dev/null | head -n 1)"
+    [[ -n "$value" ]] && { echo "$value"; return 0; }
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "FAIL: $what exited before it listened"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "FAIL: $what did not print its listening line within ${STARTUP_TIMEOUT_S}s"
+      return 1
+    fi
+    sleep 0.05
+  done
+}
