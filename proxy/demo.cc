@@ -466,6 +466,7 @@ DemoReport RunDemo(const DemoOptions& options) {
   Server server(runtime, server_options);
 
   DemoReport report;
+  if (runtime->config().accounting.ledger != "off") report.ledger_path = runtime->config().accounting.ledger;
   std::exception_ptr failure;
   std::FILE* out = options.out;
   server.Run([&] {
@@ -525,6 +526,9 @@ std::string FormatDemoReport(const DemoReport& r) {
       "({} streamed), {:.1f} s wall\n",
       r.savings_percent, r.spend_usd, r.reference_spend_usd, r.reference_model, r.p50_ms, r.p99_ms,
       r.succeeded, r.requests, r.streamed, r.wall_seconds);
+  if (!r.ledger_path.empty())
+    fmt::format_to(out, "ledger: {} (switchyard spend --db {} --by model)\n", r.ledger_path,
+                   r.ledger_path);
   fmt::format_to(out, "\n{:<12} {:>8} {:>10}  routed to\n", "workload", "requests", "mean score");
   for (const auto& w : r.workloads) {
     fmt::format_to(out, "{:<12} {:>8} {:>10.2f} ", w.kind, w.requests, w.mean_score);

@@ -57,6 +57,7 @@ struct DemoReport {
   double savings_percent = 0;
   double p50_ms = 0, p99_ms = 0;  // end to end, as the client saw it
   double wall_seconds = 0;
+  std::string ledger_path;  // where every request's row went; "" when the ledger is off
 };
 
 // config/examples/demo.yaml in the source tree this binary was built from.
