@@ -7,16 +7,19 @@ namespace switchyard::classifiers {
 namespace {
 
 constexpr const char* kNames[kDenseFeatureCount] = {
-    "last_user_tokens", "system_tokens",   "conversation_tokens", "user_turns",
-    "assistant_turns",  "code_blocks",     "code_languages",      "code_symbol_share",
-    "digit_share",      "numbers",         "math_operators",      "latex",
-    "math_words",       "reasoning_cues",  "questions",           "negations",
-    "constraint_cues",  "list_items",      "choice_options",      "has_tools",
-    "tool_count",       "json_schema",     "json_object",         "tool_messages",
-    "image_parts",      "max_tokens",      "avg_word_length",     "long_word_share",
-    "upper_share",      "non_ascii_share", "sentences",           "words_per_sentence",
-    "code_cues",        "simple_task_cues", "chit_chat_cues",      "design_cues",
-    "step_cues"};
+    "last_user_tokens", "system_tokens",      "conversation_tokens",
+    "user_turns",       "assistant_turns",    "code_blocks",
+    "code_languages",   "code_symbol_share",  "digit_share",
+    "numbers",          "math_operators",     "latex",
+    "math_words",       "reasoning_cues",     "questions",
+    "negations",        "constraint_cues",    "list_items",
+    "choice_options",   "has_tools",          "tool_count",
+    "json_schema",      "json_object",        "tool_messages",
+    "image_parts",      "max_tokens",         "avg_word_length",
+    "long_word_share",  "upper_share",        "non_ascii_share",
+    "sentences",        "words_per_sentence", "code_cues",
+    "simple_task_cues", "chit_chat_cues",     "design_cues",
+    "step_cues",        "emphatic_negations", "statements"};
 
 float Log1p(int64_t v) {
   return static_cast<float>(std::log1p(static_cast<double>(std::max<int64_t>(v, 0))));
@@ -28,6 +31,9 @@ bool IsSystem(const std::string& role) { return role == "system" || role == "dev
 
 // Texts of about this many bytes count half their own share value and half the typical one.
 constexpr float kShareShrinkBytes = 64.0f;
+
+// Longest last user message (in words) whose greeting / thanks words count as chit-chat.
+constexpr int64_t kChitChatWords = 16;
 
 // A rate measured on `bytes` of text, shrunk towards the feature's typical value and capped.
 float Shrunk(int feature, float raw, int64_t bytes, float cap) {
@@ -98,7 +104,7 @@ void ExtractFeatures(const ChatRequest& request, Features* out, TokenSink* sink)
   }
   TextStats task;
   int64_t all_bytes = 0, system_bytes = 0, user_turns = 0, assistant_turns = 0;
-  int64_t tool_messages = 0, images = 0, code_fences_elsewhere = 0;
+  int64_t tool_messages = 0, images = 0, code_fences_elsewhere = 0, user_words = 0;
   for (int i = 0; i < static_cast<int>(request.messages.size()); ++i) {
     const ChatMessage& m = request.messages[i];
     all_bytes += static_cast<int64_t>(m.content.size());
@@ -107,7 +113,9 @@ void ExtractFeatures(const ChatRequest& request, Features* out, TokenSink* sink)
     if (m.role == "assistant") ++assistant_turns;
     if (m.role == "tool" || m.role == "function" || m.has_tool_calls) ++tool_messages;
     if (i == last_user) {
+      const int64_t words_before = task.words;
       ScanText(m.content, &task, sink, kMaxHashedBytes);
+      user_words = task.words - words_before;
     } else if (IsSystem(m.role)) {
       system_bytes += static_cast<int64_t>(m.content.size());
       ScanText(m.content, &task, nullptr, 0);
@@ -158,9 +166,13 @@ void ExtractFeatures(const ChatRequest& request, Features* out, TokenSink* sink)
   d[kWordsPerSentence] = Log1p(task.words / std::max<int64_t>(task.sentences, 1));
   d[kCodeCues] = Log1p(task.code_cues);
   d[kSimpleTaskCues] = Log1p(task.simple_task_cues);
-  d[kChitChatCues] = Log1p(task.chit_chat_cues);
+  // Greetings and thanks say "small model" only when they are most of the message: "great" in
+  // "the Great Depression" or "Thanks! Now design ..." asks for something else.
+  d[kChitChatCues] = user_words <= kChitChatWords ? Log1p(task.chit_chat_cues) : 0.0f;
   d[kDesignCues] = Log1p(task.design_cues);
   d[kStepCues] = Log1p(task.step_cues);
+  d[kEmphaticNegations] = Log1p(task.emphatic_negations);
+  d[kStatements] = Log1p(task.statements);
   out->estimated_prompt_tokens =
       EstimateTokens(all_bytes) + 4 * static_cast<int64_t>(request.messages.size());
 }

@@ -44,16 +44,18 @@ enum DenseFeature : int {
   // "Hi!" says little about upper-case or digit rates) and capped, so no learned weight can
   // extrapolate from them on text unlike the training data.
   kAvgWordLength,
-  kLongWordShare,     // words of >= 9 letters per word
-  kUpperShare,        // upper-case letters per 100 bytes
-  kNonAsciiShare,     // non-ASCII bytes per 100 bytes
-  kSentences,         // log1p(sentences)
-  kWordsPerSentence,  // log1p(words / sentences)
-  kCodeCues,          // log1p(code, implement, debug, ...)
-  kSimpleTaskCues,    // log1p(translate, summarize, extract, classify, ...)
-  kChitChatCues,      // log1p(hi, thanks, ok, bye, ...)
-  kDesignCues,        // log1p(architecture, distributed, trade-off, latency, ...)
-  kStepCues,          // log1p(then, first, finally, each, plan, ...)
+  kLongWordShare,      // words of >= 9 letters per word
+  kUpperShare,         // upper-case letters per 100 bytes
+  kNonAsciiShare,      // non-ASCII bytes per 100 bytes
+  kSentences,          // log1p(sentences)
+  kWordsPerSentence,   // log1p(words / sentences)
+  kCodeCues,           // log1p(code, implement, debug, ...)
+  kSimpleTaskCues,     // log1p(translate, summarize, extract, classify, ...)
+  kChitChatCues,       // log1p(hi, thanks, ok, bye, ...)
+  kDesignCues,         // log1p(architecture, distributed, trade-off, latency, ...)
+  kStepCues,           // log1p(then, first, finally, each, plan, ...)
+  kEmphaticNegations,  // log1p(NOT, EXCEPT, LEAST, ... in capitals): an inverted question
+  kStatements,         // log1p("Statement 1", "Scenario 2", "II.", ...): claims judged together
   kDenseFeatureCount
 };
 

@@ -13,7 +13,9 @@
 
 namespace switchyard::classifiers {
 
-inline constexpr uint32_t kModelFormatVersion = 2;  // 2: the learned/rules blend
+// 2: the learned/rules blend; 3: emphatic negations and statements features, chit-chat cues
+// only in short messages.
+inline constexpr uint32_t kModelFormatVersion = 3;
 
 // The committed model in the source tree (compile definition SWITCHYARD_CLASSIFIER_MODEL).
 const char* DefaultModelPath();

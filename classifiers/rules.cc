@@ -1,7 +1,6 @@
 #include "classifiers/rules.h"
 
 #include <cmath>
-#include <cstdlib>
 
 namespace switchyard::classifiers {
 namespace {
@@ -58,9 +57,6 @@ std::array<Rule, kDenseFeatureCount> MakeRules() {
                 kToolCount, kJsonSchema, kJsonObject, kToolMessages, kImageParts, kMaxTokens,
                 kChitChatCues, kSimpleTaskCues})
     r[f].intent = true;
-  if (const char* z = std::getenv("CLF_ZERO")) {  // TEMP diagnostics
-    for (const char* q = z; *q;) { int f = std::atoi(q); r[f].weight = 0; while (*q && *q != ',') ++q; if (*q) ++q; }
-  }
   return r;
 }
 

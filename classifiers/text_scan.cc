@@ -395,6 +395,9 @@ void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t 
   static constexpr uint32_t kStepHash = Fnv1a32("step"), kBy = Fnv1a32("by");
   static constexpr uint32_t kTrade = Fnv1a32("trade"), kOff = Fnv1a32("off"),
                             kOffs = Fnv1a32("offs");
+  // Words that, followed by a number, label one of several claims to weigh together.
+  static constexpr uint32_t kStatement = Fnv1a32("statement"), kScenario = Fnv1a32("scenario"),
+                            kPremise = Fnv1a32("premise"), kClaim = Fnv1a32("claim");
   char word[TokenSink::kMaxTokenBytes];
   bool line_start = true;
   size_t i = 0;
@@ -412,14 +415,14 @@ void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t 
     }
     const bool emit = sink != nullptr && static_cast<int64_t>(i) < max_token_bytes;
     if (IsWordByte(c)) {
-      size_t j = i, len = 0, digits = 0;
+      size_t j = i, len = 0, digits = 0, upper = 0;
       while (j < n) {
         const unsigned char b = static_cast<unsigned char>(text[j]);
         if (IsWordByte(b)) {
           if (IsDigit(b))
             ++digits;
           else if (b >= 'A' && b <= 'Z')
-            ++stats->upper;
+            ++upper;
           else if (b >= 0x80)
             ++stats->non_ascii;
           if (len < sizeof(word)) word[len++] = Lower(b);
@@ -432,9 +435,15 @@ void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t 
         }
       }
       stats->digits += static_cast<int64_t>(digits);
+      stats->upper += static_cast<int64_t>(upper);
+      // Roman numeral labels "II." / "(iv)" / "III)" that enumerate statements.
+      const bool labelled = j < n && (text[j] == '.' || text[j] == ')') &&
+                            (j + 1 == n || IsSpace(text[j + 1]) || text[j + 1] == '\n');
       const size_t word_len = j - i;
       if (digits > 0 && digits + 0 == len) {
         ++stats->numbers;
+        if (prev1 == kStatement || prev1 == kScenario || prev1 == kPremise || prev1 == kClaim)
+          ++stats->statements;
         if (emit) {
           static constexpr std::string_view kShapes[] = {"<n1>", "<n2>", "<n3>", "<n4>"};
           static const uint32_t kShapeHashes[] = {Fnv1a32(kShapes[0]), Fnv1a32(kShapes[1]),
@@ -450,7 +459,13 @@ void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t 
         if (word_len >= 9) ++stats->long_words;
         const std::string_view token(word, len);
         const uint32_t h = Fnv1a32(token);
-        AddCue(cues.Find(token, h), stats);
+        const uint8_t cue = cues.Find(token, h);
+        AddCue(cue, stats);
+        if (cue == kNegation && upper == len && len >= 3) ++stats->emphatic_negations;
+        if (labelled && len <= 4 && (upper == len || upper == 0) &&
+            (token == "ii" || token == "iii" || token == "iv" || token == "vi" ||
+             (token == "i" && (upper == 0 || i == 0 || text[i - 1] == '(' || text[i - 1] == '\n'))))
+          ++stats->statements;
         if (h == kStepHash && prev1 == kBy && prev2 == kStepHash) ++stats->reasoning_cues;
         if ((h == kOff || h == kOffs) && prev1 == kTrade) ++stats->design_cues;  // trade-off(s)
         if (emit) sink->Token(token, h);

@@ -28,6 +28,8 @@ struct TextStats {
   int64_t list_items = 0;
   int64_t choice_options = 0;
   int64_t answer_lines = 0;
+  int64_t emphatic_negations = 0;  // NOT, EXCEPT, LEAST, FALSE, ... written in capitals
+  int64_t statements = 0;          // "Statement 2", "Scenario 1", "II.", "(iii)": claims to weigh
   // Cue words (lower-cased, whole words).
   int64_t reasoning_cues = 0;
   int64_t math_words = 0;
@@ -38,7 +40,7 @@ struct TextStats {
   int64_t chit_chat_cues = 0;    // hi, thanks, ok, bye, ...
   int64_t design_cues = 0;       // architecture, distributed, trade-off, latency, ...
   int64_t step_cues = 0;         // then, first, finally, each, plan, ...
-  uint32_t code_languages = 0;  // bit set of languages named or used as a fence tag
+  uint32_t code_languages = 0;   // bit set of languages named or used as a fence tag
 };
 
 // Receives each normalised token: lower-cased words (at most kMaxTokenBytes bytes), numbers as

@@ -111,6 +111,10 @@ float DensePrior(int feature) {
       return 0.4f;
     case kStepCues:
       return 0.1f;
+    case kStatements:
+      return 0.3f;
+    case kEmphaticNegations:
+      return 0.2f;
     default:
       return 0.0f;
   }

@@ -131,5 +131,30 @@ TEST(RuleCuesTest, CountsChitChatDesignAndStepCuesAndShrinksSharesOfShortTexts) 
   EXPECT_FLOAT_EQ(f.dense[kStepCues], std::log1p(2.0f));
 }
 
+TEST(RuleCuesTest, ChitChatCountsOnlyInShortMessages) {
+  Features f;
+  ExtractFeatures(SingleUserRequest("Great, thanks!"), &f, nullptr);
+  EXPECT_FLOAT_EQ(f.dense[kChitChatCues], std::log1p(2.0f));
+  ExtractFeatures(SingleUserRequest("Great, thanks! Now explain how the Great Depression changed "
+                                    "monetary policy in the United States and in Europe."),
+                  &f, nullptr);
+  EXPECT_FLOAT_EQ(f.dense[kChitChatCues], 0.0f);
+}
+
+TEST(RuleCuesTest, EmphaticNegationsAndStatements) {
+  Features f;
+  ExtractFeatures(SingleUserRequest("Which of these is NOT a prime? All are, except one: not 9."),
+                  &f, nullptr);
+  EXPECT_FLOAT_EQ(f.dense[kEmphaticNegations], std::log1p(1.0f));  // NOT; "except", "not" are plain
+  EXPECT_FLOAT_EQ(f.dense[kNegations], std::log1p(3.0f));
+  ExtractFeatures(SingleUserRequest("Statement 1 | Every group is abelian. Statement 2 | Some "
+                                    "ring is a field.\nI. only\nII. both\n(iii) neither"),
+                  &f, nullptr);
+  // "I." opening a line reads as option label I; II. and (iii) are statements.
+  EXPECT_FLOAT_EQ(f.dense[kStatements], std::log1p(4.0f));
+  ExtractFeatures(SingleUserRequest("I think I. Am I right? Step 2 of the plan."), &f, nullptr);
+  EXPECT_FLOAT_EQ(f.dense[kStatements], 0.0f);  // the pronoun "I." and a plain step number
+}
+
 }  // namespace
 }  // namespace switchyard::classifiers
