@@ -45,6 +45,25 @@ struct UpstreamTimeouts {
   Duration total{600'000};       // whole exchange
 };
 
+// Passive health: opens after `failures` failed exchanges in a row, or when at least
+// `min_requests` in the last `window` failed at `error_rate` or more; while open, routing skips
+// the upstream; after `open_for` one probe request at a time decides (success closes it).
+struct CircuitBreaker {
+  int failures = 5;
+  double error_rate = 0.5;
+  int min_requests = 20;
+  Duration window{30'000};
+  Duration open_for{10'000};
+};
+
+// Active health: GET `path` every `interval` (0: off); a failure or a non-2xx answer counts
+// as a failed exchange for the circuit breaker, a 2xx as a successful one.
+struct HealthCheck {
+  std::string path = "/models";  // after the base URL's path prefix
+  Duration interval{0};
+  Duration timeout{2'000};
+};
+
 struct Upstream {
   std::string name;
   std::string base_url;  // as written in the file
@@ -60,6 +79,17 @@ struct Upstream {
   // Streams whose client did not ask for usage ask for it upstream (stream_options), so their
   // cost is exact; off for an upstream that rejects stream_options (usage is estimated then).
   bool ask_stream_usage = true;
+  CircuitBreaker circuit_breaker;
+  HealthCheck health_check;
+  // Requests at once across all workers (a self-hosted server's real capacity); 0: no limit.
+  // At the limit, `auto` spills to the next candidate; explicit models wait in a queue of at
+  // most max_queue for at most queue_timeout, then get 503.
+  int max_concurrent = 0;
+  int max_queue = 64;
+  Duration queue_timeout{5'000};
+  // Fall back to another candidate even when the request may already have reached the model
+  // (a first-byte timeout, a reset while waiting): it may then run twice.
+  bool retry_unanswered = false;
 };
 
 enum class ModelKind { kCloud, kEdge, kSelfHosted };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <openssl/sha.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -90,6 +91,8 @@ class Loader {
   void ReadListener(const YAML::Node& node, const std::string& path, Listener* out);
   void ReadUpstream(const YAML::Node& node, const std::string& path, Upstream* out);
   void ReadTimeouts(const YAML::Node& node, const std::string& path, UpstreamTimeouts* out);
+  void ReadCircuitBreaker(const YAML::Node& node, const std::string& path, CircuitBreaker* out);
+  void ReadHealthCheck(const YAML::Node& node, const std::string& path, HealthCheck* out);
   void ReadHeaders(const YAML::Node& node, const std::string& path,
                    std::vector<std::pair<std::string, std::string>>* out);
   // The value of the environment variable `name` holds a secret: messages name the variable.
@@ -270,7 +273,8 @@ void Loader::ReadUpstream(const YAML::Node& node, const std::string& path, Upstr
   auto seen = ForEachKey(
       node, path,
       {"name", "base_url", "api_key_env", "headers", "max_connections", "idle_connection_timeout",
-       "ca_file", "insecure_skip_verify", "ask_stream_usage", "timeouts"},
+       "ca_file", "insecure_skip_verify", "ask_stream_usage", "timeouts", "circuit_breaker",
+       "health_check", "max_concurrent", "max_queue", "queue_timeout", "retry_unanswered"},
       [&](std::string_view key, const YAML::Node& value, const std::string& p) {
         if (key == "name") {
           if (auto name = Scalar(value, p, "a string")) {
@@ -304,12 +308,63 @@ void Loader::ReadUpstream(const YAML::Node& node, const std::string& path, Upstr
           ReadBool(value, p, &out->insecure_skip_verify);
         } else if (key == "ask_stream_usage") {
           ReadBool(value, p, &out->ask_stream_usage);
+        } else if (key == "circuit_breaker") {
+          ReadCircuitBreaker(value, p, &out->circuit_breaker);
+        } else if (key == "health_check") {
+          ReadHealthCheck(value, p, &out->health_check);
+        } else if (key == "max_concurrent") {
+          ReadInt(value, p, 0, 1'000'000, &out->max_concurrent);
+        } else if (key == "max_queue") {
+          ReadInt(value, p, 0, 1'000'000, &out->max_queue);
+        } else if (key == "queue_timeout") {
+          ReadDuration(value, p, &out->queue_timeout);
+        } else if (key == "retry_unanswered") {
+          ReadBool(value, p, &out->retry_unanswered);
         } else {
           ReadTimeouts(value, p, &out->timeouts);
         }
       });
   Require(seen, path, "name");
   Require(seen, path, "base_url");
+}
+
+void Loader::ReadCircuitBreaker(const YAML::Node& node, const std::string& path,
+                                CircuitBreaker* out) {
+  ForEachKey(node, path, {"failures", "error_rate", "min_requests", "window", "open_for"},
+             [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+               if (key == "failures") {
+                 ReadInt(value, p, 1, 1'000'000, &out->failures);
+               } else if (key == "error_rate") {
+                 auto text = Scalar(value, p, "a share");
+                 auto rate = text ? ParseNumber(*text) : std::nullopt;
+                 if (text && (!rate || *rate <= 0 || *rate > 1))
+                   Problem(p, "must be a share above 0 and at most 1 (0.5 = half failed)");
+                 else if (rate)
+                   out->error_rate = *rate;
+               } else if (key == "min_requests") {
+                 ReadInt(value, p, 1, 1'000'000, &out->min_requests);
+               } else if (key == "window") {
+                 ReadDuration(value, p, &out->window);
+               } else {
+                 ReadDuration(value, p, &out->open_for);
+               }
+             });
+}
+
+void Loader::ReadHealthCheck(const YAML::Node& node, const std::string& path, HealthCheck* out) {
+  ForEachKey(node, path, {"path", "interval", "timeout"},
+             [&](std::string_view key, const YAML::Node& value, const std::string& p) {
+               if (key == "path") {
+                 ReadString(value, p, &out->path);
+                 if (out->path.empty() || out->path.front() != '/' ||
+                     out->path.find_first_of(" \r\n") != std::string::npos)
+                   Problem(p, "must be a path starting with /, such as /models");
+               } else if (key == "interval") {
+                 ReadDuration(value, p, &out->interval);
+               } else {
+                 ReadDuration(value, p, &out->timeout);
+               }
+             });
 }
 
 void Loader::ReadTimeouts(const YAML::Node& node, const std::string& path, UpstreamTimeouts* out) {
@@ -646,8 +701,8 @@ void Loader::ResolveBaselines(Config* config) {
     if (profile.baseline.empty()) {
       if (strongest) profile.baseline = strongest->name;
     } else if (!config->FindModel(profile.baseline)) {
-      Problem(fmt::format("profiles[{}].baseline", i),
-              fmt::format("no model is named \"{}\"", profile.baseline));
+      Problem(fmt::format("profiles[{}].baseline", i),  // not echoed: it may come from ${VAR}
+              "names no model of this config");
     }
   }
 }
@@ -716,9 +771,9 @@ void Loader::ReadBudget(const YAML::Node& node, const std::string& path, const C
           const bool known = std::any_of(config.keys.begin(), config.keys.end(), [&](auto& k) {
             return (key == "key" ? k.id : k.tenant) == out->name;
           });
-          if (!known)
+          if (!known)  // the text as written: an interpolated value may be a secret
             Problem(p, fmt::format("no entry of keys has {} \"{}\"", key == "key" ? "id" : "tenant",
-                                   out->name));
+                                   value.IsScalar() ? value.Scalar() : ""));
         } else if (key == "period") {
           std::string period;
           ReadString(value, p, &period);
@@ -830,7 +885,27 @@ EnvLookup ProcessEnv() {
 Config LoadConfigString(std::string_view yaml, const EnvLookup& env) {
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    // Count the documents with a parser that builds nothing, stopping at the second: yaml-cpp
+    // 0.7's LoadAll never returns on some malformed input (a lone ",").
+    std::istringstream in{std::string(yaml)};
+    YAML::Parser parser(in);
+    struct NoEvents : YAML::EventHandler {
+      void OnDocumentStart(const YAML::Mark&) override {}
+      void OnDocumentEnd() override {}
+      void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                           YAML::EmitterStyle::value) override {}
+      void OnSequenceEnd() override {}
+      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                      YAML::EmitterStyle::value) override {}
+      void OnMapEnd() override {}
+    } none;
+    int count = 0;
+    while (count < 2 && parser.HandleNextDocument(none)) ++count;
+    if (count > 1) throw ConfigError({"yaml: expected a single document"});
+    if (count == 1) documents.push_back(YAML::Load(std::string(yaml)));
   } catch (const YAML::Exception& e) {
     if (e.mark.is_null()) throw ConfigError({fmt::format("yaml: {}", e.msg)});
     throw ConfigError(

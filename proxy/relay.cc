@@ -6,6 +6,11 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <random>
 
 #include "proxy/accounting/usage.h"
 #include "proxy/respond.h"
@@ -112,6 +117,8 @@ static bool IsEventStream(const http::response_header<>& head) {
 // Counts the failure and records its code for the access log.
 static void NoteFailure(RequestContext& ctx, const upstream::Failure& failure) {
   ctx.worker.metrics().RecordUpstreamFailure(ctx.model->config->upstream_index, failure.kind);
+  if (ctx.upstream_answered)  // a stream or body cut short: the upstream failed after all
+    ctx.worker.server().health(ctx.model->config->upstream_index).RecordFailure(false, Clock::now());
   ctx.error_code = fmt::format("upstream_{}", upstream::KindName(failure.kind));
 }
 
@@ -281,41 +288,135 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
 // A response worth trying the next candidate for, as long as nothing went downstream.
 static bool Retryable(unsigned status) { return status >= 500 || status == 429; }
 
+// Failures after which the request may already be running on the model: trying another
+// candidate could run it twice, so that needs the upstream's retry_unanswered.
+static bool MayHaveReachedModel(upstream::FailureKind kind) {
+  using K = upstream::FailureKind;
+  return kind == K::kFirstByteTimeout || kind == K::kReset || kind == K::kBadResponse ||
+         kind == K::kTotalTimeout;
+}
+
+// How long a 429 asks to be left alone: retry-after-ms, else retry-after in seconds; capped.
+static Clock::duration RetryAfter(const http::response_header<>& head) {
+  auto number = [&](std::string_view name) -> long {
+    auto it = head.find(name);
+    if (it == head.end()) return -1;
+    long v = -1;
+    std::from_chars(it->value().data(), it->value().data() + it->value().size(), v);
+    return v;
+  };
+  long ms = number("retry-after-ms");
+  if (ms < 0) ms = number("retry-after") >= 0 ? number("retry-after") * 1000 : 0;
+  return std::chrono::milliseconds(std::min(ms, 60'000L));
+}
+
+// A candidate passed over without an attempt (circuit open, at capacity, queue timed out).
+static void NoteSkip(RequestContext& ctx, std::size_t upstream_index, const char* reason) {
+  ctx.worker.metrics().RecordUpstreamSkip(upstream_index, reason);
+}
+
+static openai::ApiError Unavailable(const std::string& upstream, const char* why) {
+  return {http::status::service_unavailable, "upstream_error", "upstream_unavailable",
+          fmt::format("Upstream '{}' cannot take this request now: {}.", upstream, why), {}};
+}
+
+// Waits a little before trying the same upstream again: exponential, with jitter.
+static asio::awaitable<void> Backoff(RequestContext& ctx, std::size_t attempt,
+                                     Clock::time_point deadline) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  const auto base = std::chrono::milliseconds(25) * (1 << std::min<std::size_t>(attempt, 5));
+  const auto wait = std::chrono::duration_cast<Clock::duration>(
+      base * std::uniform_real_distribution<double>(0.5, 1.5)(rng));
+  asio::steady_timer timer(ctx.client.get_executor(), std::min(Clock::now() + wait, deadline));
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
 asio::awaitable<void> Forward(RequestContext& ctx) {
+  Server& server = ctx.worker.server();
+  std::optional<openai::ApiError> refusal;  // why no candidate was tried, if none was
   for (std::size_t attempt = 0; attempt < ctx.candidates.size(); ++attempt) {
     const bool last = attempt + 1 == ctx.candidates.size();
     ctx.model = ctx.candidates[attempt];
     const std::size_t index = ctx.model->config->upstream_index;
     const UpstreamRuntime& up = ctx.runtime->upstreams()[index];
+    const config::UpstreamTimeouts& timeouts = up.config->timeouts;
+    const Clock::time_point deadline = ctx.start + timeouts.total;
+
+    // Capacity: a routed request spills over to the next candidate; the last one (an explicit
+    // model's only one) waits in the upstream's queue.
+    upstream::CapacityGate& gate = server.capacity(index);
+    upstream::CapacitySlot slot;
+    if (gate.limited()) {
+      if (gate.TryAcquire()) {
+        slot = upstream::CapacitySlot(&gate);
+      } else if (!last) {
+        NoteSkip(ctx, index, "at_capacity");
+        continue;
+      } else if (co_await gate.Acquire(std::min(deadline, Clock::now() + up.config->queue_timeout))) {
+        slot = upstream::CapacitySlot(&gate);
+      } else {
+        NoteSkip(ctx, index, "queue_timeout");
+        refusal = Unavailable(up.config->name, "it is at its max_concurrent and its queue did not move in time");
+        break;
+      }
+    }
+    upstream::UpstreamHealth& health = server.health(index);
+    bool probe = false;
+    // The last candidate waits out a retry-after that ends soon enough; others are skipped.
+    const auto resume = health.paused_until();
+    if (last && resume > Clock::now() && resume <= std::min(deadline, Clock::now() + up.config->queue_timeout)) {
+      asio::steady_timer pause(ctx.client.get_executor(), resume);
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (!health.BeginAttempt(Clock::now(), &probe)) {
+      NoteSkip(ctx, index, "circuit_open");
+      refusal = Unavailable(up.config->name, "it is failing (circuit open) or asked to be left alone (retry-after)");
+      continue;
+    }
+    refusal.reset();
+
     upstream::OutgoingRequest out;
     // Streams always end with their usage: asked for upstream when the client did not ask.
     ctx.hide_usage_chunk = ctx.parsed.usage_edit.has_value() && up.config->ask_stream_usage;
     out.body = openai::SpliceModel(ctx.request.body(), ctx.parsed,
                                    ctx.model->quoted_upstream_model, ctx.hide_usage_chunk);
     out.head = BuildUpstreamHead(ctx, out.body.size());
-
     upstream::Pool& pool = ctx.worker.pool(index);
     GaugeScope in_flight(ctx.worker.metrics().upstream_in_flight(index));
-    const config::UpstreamTimeouts& timeouts = up.config->timeouts;
-    const Clock::time_point deadline = ctx.start + timeouts.total;
     std::optional<upstream::HeadParser> head;
     upstream::Failure failure;
     const auto sent = ctx.upstream_sent = Clock::now();
     upstream::ConnectionPtr conn =
         co_await upstream::SendRequest(pool, timeouts, out, deadline, head, failure);
-    ctx.upstream_done = Clock::now();
+    const auto now = ctx.upstream_done = Clock::now();
     if (!conn) {
       NoteFailure(ctx, failure);
-      const bool time_left = Clock::now() < deadline;
-      if (!last && time_left) continue;  // nothing reached the client: the next may serve
+      if (failure.kind == upstream::FailureKind::kPoolTimeout)
+        health.Abandon(probe);  // our own connection limit, not the upstream's fault
+      else
+        health.RecordFailure(probe, now);
+      const bool safe = !MayHaveReachedModel(failure.kind) || up.config->retry_unanswered;
+      if (!last && now < deadline && safe) {  // nothing reached the client: the next may serve
+        const std::size_t next = ctx.candidates[attempt + 1]->config->upstream_index;
+        if (next == index) co_await Backoff(ctx, attempt, deadline);
+        continue;
+      }
       openai::ApiError error = upstream::ToApiError(failure, up.config->name);
       co_await RespondError(ctx, std::move(error));
       co_return;
     }
-    ctx.worker.server().RecordLatency(index, std::chrono::duration<double>(Clock::now() - sent).count());
-    if (!last && Retryable(head->get().result_int())) {
-      NoteFailure(ctx, {upstream::FailureKind::kStatus,
-                        fmt::format("answered {}", head->get().result_int())});
+    const unsigned status = head->get().result_int();
+    health.RecordLatency(std::chrono::duration<double>(now - sent).count());
+    if (status == 429) {
+      health.PauseUntil(now + RetryAfter(head->get()));
+      health.Abandon(probe);
+    } else if (status >= 500) {
+      health.RecordFailure(probe, now);
+    } else {
+      health.RecordSuccess(probe, now);
+    }
+    if (!last && Retryable(status)) {
+      NoteFailure(ctx, {upstream::FailureKind::kStatus, fmt::format("answered {}", status)});
       pool.Release(std::move(conn), /*reusable=*/false);  // its body is not worth reading
       continue;
     }
@@ -329,6 +430,9 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     pool.Release(std::move(conn), reusable);
     co_return;
   }
+  if (!refusal)
+    refusal = Unavailable(ctx.model ? ctx.model->config->upstream : "", "no candidate could be tried");
+  co_await RespondError(ctx, std::move(*refusal));
 }
 
 }  // namespace switchyard

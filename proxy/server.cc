@@ -12,6 +12,7 @@
 #include "proxy/accounting/money.h"
 #include "proxy/accounting/tokenizer.h"
 #include "proxy/session.h"
+#include "proxy/upstream/exchange.h"
 
 namespace switchyard {
 
@@ -32,7 +33,6 @@ Worker::Worker(Server& server, std::shared_ptr<const Runtime> runtime, Metrics& 
     pools_.push_back(std::make_unique<upstream::Pool>(
         io_.get_executor(), upstreams[i], share, [this, i](bool ok) {
           if (ok) metrics_.RecordUpstreamConnectionOpened(i);
-          server_.RecordConnectResult(i, ok);
         }));
   }
   for (const auto& profile : runtime_->profiles())
@@ -82,10 +82,11 @@ Server::Server(std::shared_ptr<const Runtime> runtime, ServerOptions options)
       options_(options),
       metrics_(*runtime_),
       access_log_(options.access_log_fd),
-      budgets_(runtime_->config().budgets),
-      connect_failures_(new std::atomic<int>[runtime_->upstreams().size()]()),
-      last_failure_ns_(new std::atomic<std::int64_t>[runtime_->upstreams().size()]()),
-      latency_(new std::atomic<double>[runtime_->upstreams().size()]()) {
+      budgets_(runtime_->config().budgets) {
+  for (const auto& up : runtime_->config().upstreams) {
+    health_.push_back(std::make_unique<upstream::UpstreamHealth>(up.circuit_breaker));
+    capacity_.push_back(std::make_unique<upstream::CapacityGate>(up.max_concurrent, up.max_queue));
+  }
   OpenLedger();
   // Load the models' tokenizers now (tens of ms), not in the first request that needs one.
   for (const auto& model : runtime_->config().models)
@@ -164,11 +165,38 @@ void Server::Start() {
   acceptor_->listen(asio::socket_base::max_listen_connections);
   port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(io, Accept(), asio::detached);
+  for (std::size_t i = 0; i < runtime_->upstreams().size(); ++i)
+    if (runtime_->upstreams()[i].config->health_check.interval.count() > 0)
+      asio::co_spawn(io, CheckHealth(i), asio::detached);
   for (auto& worker : workers_) {
     threads_.emplace_back([w = worker.get()] {
       auto guard = asio::make_work_guard(w->io());  // idle workers keep running
       w->io().run();
     });
+  }
+}
+
+asio::awaitable<void> Server::CheckHealth(std::size_t index) {
+  const UpstreamRuntime& up = runtime_->upstreams()[index];
+  const config::HealthCheck& check = up.config->health_check;
+  config::UpstreamTimeouts timeouts = up.config->timeouts;
+  timeouts.connect = timeouts.tls_handshake = timeouts.first_byte = timeouts.idle =
+      timeouts.total = check.timeout;
+  upstream::OutgoingRequest request;
+  request.head = fmt::format("GET {}{} HTTP/1.1\r\n{}Content-Length: 0\r\n\r\n",
+                             up.config->url.path_prefix, check.path, up.fixed_headers);
+  asio::steady_timer timer(workers_[0]->io());
+  while (!draining()) {
+    std::optional<upstream::HeadParser> head;
+    upstream::Failure failure;
+    const auto deadline = std::chrono::steady_clock::now() + check.timeout;
+    upstream::ConnectionPtr conn = co_await upstream::SendRequest(
+        workers_[0]->pool(index), timeouts, request, deadline, head, failure);
+    const bool ok = conn && head->get().result_int() / 100 == 2;
+    if (conn) workers_[0]->pool(index).Release(std::move(conn), /*reusable=*/false);
+    health_[index]->RecordCheck(ok, std::chrono::steady_clock::now());
+    timer.expires_after(check.interval);
+    co_await timer.async_wait(kAwait);
   }
 }
 
@@ -202,43 +230,6 @@ void Server::Shutdown() {
   });
   for (auto& worker : workers_) asio::post(worker->io(), [w = worker.get()] { w->CloseIdleSessions(); });
   if (active_sessions_.load() == 0) StopWorkers();
-}
-
-static constexpr int kFailuresBeforeUnusable = 3;
-static constexpr std::chrono::seconds kRetryUnusableAfter{5};
-
-static std::int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-bool Server::UpstreamUsable(std::size_t upstream_index) const {
-  if (connect_failures_[upstream_index].load(std::memory_order_relaxed) < kFailuresBeforeUnusable)
-    return true;
-  const std::int64_t since = SteadyNowNs() - last_failure_ns_[upstream_index].load();
-  return since >= std::chrono::nanoseconds(kRetryUnusableAfter).count();
-}
-
-void Server::RecordConnectResult(std::size_t upstream_index, bool ok) {
-  if (ok) {
-    connect_failures_[upstream_index].store(0, std::memory_order_relaxed);
-  } else {
-    last_failure_ns_[upstream_index].store(SteadyNowNs());
-    connect_failures_[upstream_index].fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-double Server::UpstreamLatency(std::size_t upstream_index) const {
-  return latency_[upstream_index].load(std::memory_order_relaxed);
-}
-
-void Server::RecordLatency(std::size_t upstream_index, double seconds) {
-  connect_failures_[upstream_index].store(0, std::memory_order_relaxed);  // it answered
-  // Racy read-modify-write on purpose: a lost sample does not matter for a tie-break.
-  auto& slot = latency_[upstream_index];
-  const double old = slot.load(std::memory_order_relaxed);
-  slot.store(old == 0 ? seconds : old * 0.8 + seconds * 0.2, std::memory_order_relaxed);
 }
 
 void Server::SessionEnded() {

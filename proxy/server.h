@@ -22,6 +22,8 @@
 #include "proxy/metrics/metrics.h"
 #include "proxy/routing/calibrator.h"
 #include "proxy/runtime.h"
+#include "proxy/upstream/capacity.h"
+#include "proxy/upstream/health.h"
 #include "proxy/upstream/pool.h"
 
 namespace switchyard {
@@ -100,14 +102,15 @@ class Server {
   void RefreshGauges();
   int worker_count() const { return static_cast<int>(workers_.size()); }
 
-  // Readiness and routing: an upstream is unusable after 3 connection attempts in a row
-  // failed, until 5 s after the last failure (then requests may try it again); any response
-  // from it makes it usable at once.
-  bool UpstreamUsable(std::size_t upstream_index) const;
-  void RecordConnectResult(std::size_t upstream_index, bool ok);
-  // Time to response headers, smoothed (EWMA); routing breaks cost ties with it.
-  double UpstreamLatency(std::size_t upstream_index) const;
-  void RecordLatency(std::size_t upstream_index, double seconds);
+  // Each upstream's circuit breaker, rate-limit pause and latency; and its capacity.
+  upstream::UpstreamHealth& health(std::size_t upstream_index) { return *health_[upstream_index]; }
+  upstream::CapacityGate& capacity(std::size_t upstream_index) { return *capacity_[upstream_index]; }
+  bool UpstreamUsable(std::size_t upstream_index) const {
+    return health_[upstream_index]->Routable(std::chrono::steady_clock::now());
+  }
+  double UpstreamLatency(std::size_t upstream_index) const {
+    return health_[upstream_index]->latency_seconds();
+  }
 
   // Sessions call these (from their worker threads).
   void SessionStarted() { active_sessions_.fetch_add(1); }
@@ -116,6 +119,8 @@ class Server {
  private:
   void StopWorkers();
   void OpenLedger();
+  // GET the upstream's health_check.path every interval on the first worker, until it stops.
+  boost::asio::awaitable<void> CheckHealth(std::size_t upstream_index);
   boost::asio::awaitable<void> Accept();
 
   std::shared_ptr<const Runtime> runtime_;
@@ -133,9 +138,8 @@ class Server {
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<int> active_sessions_{0};
-  std::unique_ptr<std::atomic<int>[]> connect_failures_;  // in a row, per upstream
-  std::unique_ptr<std::atomic<std::int64_t>[]> last_failure_ns_;  // steady clock, per upstream
-  std::unique_ptr<std::atomic<double>[]> latency_;        // seconds, per upstream
+  std::vector<std::unique_ptr<upstream::UpstreamHealth>> health_;   // by upstream index
+  std::vector<std::unique_ptr<upstream::CapacityGate>> capacity_;    // by upstream index
   uint16_t port_ = 0;
   std::size_t next_worker_ = 0;
 };

@@ -54,15 +54,20 @@ static Endpoint Classify(std::string_view path) {
 // Ready: the config is loaded and at least one upstream is usable (its connections are not
 // failing). The body lists each upstream's state.
 static Reply Readiness(const RequestContext& ctx) {
-  const Server& server = ctx.worker.server();
+  Server& server = ctx.worker.server();
   const auto& upstreams = ctx.runtime->upstreams();
   bool any_usable = false;
   std::string body = R"({"upstreams":{)";
   for (std::size_t i = 0; i < upstreams.size(); ++i) {
     const bool usable = server.UpstreamUsable(i);
     any_usable |= usable;
+    // "up", "down" (circuit open, or paused by a retry-after), "probing" (half-open)
+    const auto state = server.health(i).state(std::chrono::steady_clock::now());
+    const char* name = usable || state != upstream::UpstreamHealth::State::kClosed
+                           ? upstream::UpstreamHealth::StateName(state)
+                           : "down";
     fmt::format_to(std::back_inserter(body), R"({}"{}":"{}")", i ? "," : "",
-                   upstreams[i].config->name, usable ? "up" : "down");
+                   upstreams[i].config->name, name);
   }
   fmt::format_to(std::back_inserter(body), R"(}},"status":"{}"}})", any_usable ? "ready" : "not ready");
   return {any_usable ? http::status::ok : http::status::service_unavailable, "application/json",

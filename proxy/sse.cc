@@ -27,10 +27,14 @@ std::string_view SseSplitter::Feed(std::string_view bytes) {
     partial_.assign(bytes.substr(end));
     return bytes.substr(0, end);
   }
-  // An event straddles reads: grow it in place; copy out only once it is complete.
+  // An event straddles reads: grow it in place; copy out only once it is complete. Only the
+  // new bytes (and the two before them) can end it: rescanning all of it would be quadratic
+  // in an event that arrives a byte at a time.
+  const std::size_t from = partial_.size() >= 2 ? partial_.size() - 2 : 0;
   partial_.append(bytes);
-  const std::size_t end = EndOfLastEvent(partial_);
-  if (end == 0) return {};
+  const std::size_t tail_end = EndOfLastEvent(std::string_view(partial_).substr(from));
+  if (tail_end == 0) return {};
+  const std::size_t end = from + tail_end;
   complete_.assign(partial_, 0, end);
   partial_.erase(0, end);
   return complete_;

@@ -226,7 +226,7 @@ static std::size_t AppendUnescaped(std::string_view json, std::size_t i, std::st
     long cp = Hex4(json, i - 1);
     if (cp < 0) continue;
     i += 4;
-    if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < json.size() && json[i] == '\\') {
+    if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < json.size() && json[i] == '\\' && json[i + 1] == 'u') {
       const long low = Hex4(json, i + 1);
       if (low >= 0xDC00 && low < 0xE000) {
         cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);

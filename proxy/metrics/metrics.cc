@@ -163,7 +163,14 @@ Metrics::Metrics(const Runtime& runtime) : registry_(std::make_shared<prometheus
                  .Name("switchyard_upstream_up")
                  .Help("1 when the upstream is usable, 0 while its connections are failing")
                  .Register(*registry_);
+  auto& skips = BuildCounter()
+                    .Name("switchyard_upstream_skipped_total")
+                    .Help("Candidates passed over without an attempt, by upstream and reason")
+                    .Register(*registry_);
   for (const auto& upstream : upstreams) {
+    upstream_skips_.push_back({&skips.Add({{"upstream", upstream.name}, {"reason", "circuit_open"}}),
+                               &skips.Add({{"upstream", upstream.name}, {"reason", "at_capacity"}}),
+                               &skips.Add({{"upstream", upstream.name}, {"reason", "queue_timeout"}})});
     ttft_.push_back(&ttft.Add({{"upstream", upstream.name}}, ttft_buckets));
     upstream_in_flight_.push_back(&in_flight.Add({{"upstream", upstream.name}}));
     upstream_up_.push_back(&up.Add({{"upstream", upstream.name}}));
@@ -270,6 +277,11 @@ void Metrics::RecordDecision(const ProfileRuntime& profile, int required_tier, d
 void Metrics::RecordTimings(const ModelRuntime* model, double ttft_seconds, double overhead_seconds) {
   if (model && ttft_seconds >= 0) ttft_[model->config->upstream_index]->Observe(ttft_seconds);
   overhead_->Observe(overhead_seconds);
+}
+
+void Metrics::RecordUpstreamSkip(std::size_t upstream_index, std::string_view reason) {
+  const std::size_t r = reason == "circuit_open" ? 0 : reason == "at_capacity" ? 1 : 2;
+  upstream_skips_[upstream_index][r]->Increment();
 }
 
 void Metrics::SetUpstreamUp(std::size_t upstream_index, bool up) {

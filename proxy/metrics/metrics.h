@@ -65,6 +65,8 @@ class Metrics {
   // Time to the first body byte (< 0: none) and time spent in the proxy, upstream excluded.
   void RecordTimings(const ModelRuntime* model, double ttft_seconds, double overhead_seconds);
   void RecordUpstreamConnectionOpened(std::size_t upstream_index);
+  // A candidate passed over without an attempt: "circuit_open", "at_capacity", "queue_timeout".
+  void RecordUpstreamSkip(std::size_t upstream_index, std::string_view reason);
 
   prometheus::Gauge& active_requests() { return *active_requests_; }
   prometheus::Gauge& client_connections() { return *client_connections_; }
@@ -117,6 +119,7 @@ class Metrics {
   prometheus::Histogram* classifier_score_ = nullptr;
   std::vector<prometheus::Gauge*> upstream_in_flight_;
   std::vector<prometheus::Gauge*> upstream_up_;
+  std::vector<std::array<prometheus::Counter*, 3>> upstream_skips_;  // by upstream, by reason
   prometheus::Counter* ledger_rows_ = nullptr;
   prometheus::Counter* ledger_errors_ = nullptr;
   std::mutex scrape_mutex_;  // two scrapes at once would both add the same ledger delta

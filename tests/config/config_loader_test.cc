@@ -743,7 +743,7 @@ budgets:
   - { key: web }
 )");
   EXPECT_THAT(problems, Contains("models[0].tokenizer: must be o200k_base or cl100k_base"));
-  EXPECT_THAT(problems, Contains("profiles[0].baseline: no model is named \"nope\""));
+  EXPECT_THAT(problems, Contains("profiles[0].baseline: names no model of this config"));
   EXPECT_THAT(problems, Contains(StartsWith("accounting.flush_interval: must be at most 60s")));
   EXPECT_THAT(problems, Contains("accounting.admin_key_env: environment variable UNSET_ADMIN is not set"));
   EXPECT_THAT(problems, Contains("keys[1].id: duplicate of keys[0].id"));
@@ -768,6 +768,47 @@ keys: [{ id: a, sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362
 budgets: [{ key: a, period: day, limit_usd: 5 }]
 )"),
               ElementsAre(StartsWith("accounting.ledger: is off, but budgets are configured")));
+}
+
+TEST_F(ConfigLoaderTest, ReadsUpstreamHealthAndCapacitySettings) {
+  const Config config = Load(R"(
+upstreams:
+  - name: vllm
+    base_url: http://10.0.0.5:8000/v1
+    circuit_breaker: { failures: 3, error_rate: 0.25, min_requests: 40, window: 1m, open_for: 5s }
+    health_check: { path: /health, interval: 10s, timeout: 1s }
+    max_concurrent: 16
+    max_queue: 100
+    queue_timeout: 2s
+    retry_unanswered: true
+    ask_stream_usage: false
+)" + std::string(R"(
+models:
+  - { name: small, upstream: vllm }
+)"));
+  const Upstream& u = config.upstreams.at(0);
+  EXPECT_EQ(u.circuit_breaker.failures, 3);
+  EXPECT_DOUBLE_EQ(u.circuit_breaker.error_rate, 0.25);
+  EXPECT_EQ(u.circuit_breaker.min_requests, 40);
+  EXPECT_EQ(u.circuit_breaker.window, minutes(1));
+  EXPECT_EQ(u.circuit_breaker.open_for, seconds(5));
+  EXPECT_EQ(u.health_check.path, "/health");
+  EXPECT_EQ(u.health_check.interval, seconds(10));
+  EXPECT_EQ(u.max_concurrent, 16);
+  EXPECT_EQ(u.max_queue, 100);
+  EXPECT_EQ(u.queue_timeout, seconds(2));
+  EXPECT_TRUE(u.retry_unanswered);
+  EXPECT_FALSE(u.ask_stream_usage);
+  EXPECT_THAT(Problems(std::string(kModels) + R"(
+upstreams:
+  - name: cloud
+    base_url: https://api.example.com/v1
+    circuit_breaker: { failures: 0, error_rate: 2 }
+    health_check: { path: models }
+)"),
+              UnorderedElementsAre("upstreams[0].circuit_breaker.failures: must be between 1 and 1000000",
+                                   StartsWith("upstreams[0].circuit_breaker.error_rate: must be a share"),
+                                   StartsWith("upstreams[0].health_check.path: must be a path")));
 }
 
 }  // namespace

@@ -180,7 +180,10 @@ TEST_F(ProxyTest, PassesUpstreamErrorsThroughWithTheirStatusAndBody) {
   EXPECT_EQ(r.status, 429u);
   EXPECT_EQ(r.header("retry-after"), "1");
   EXPECT_NE(r.body.find(R"("error":)"), std::string::npos);
+  // The upstream asked for a second's rest: the next request waits it out, then goes.
+  const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(Post(kChat).status, 200u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
 }
 
 TEST_F(ProxyTest, ReplacesPooledConnectionsTheUpstreamClosedWhileIdle) {
@@ -302,7 +305,8 @@ TEST_F(ProxyTest, CountsReportedTokensAndTheirCostPerModel) {
 TEST_F(ProxyTest, ReadinessShowsAnUpstreamDownAfterFailedConnections) {
   StartProxy();
   EXPECT_NE(Get("/readyz").body.find(R"("dead":"up")"), std::string::npos);
-  for (int i = 0; i < 3; ++i) Post(R"({"model":"dead-model"})");
+  // Five failures in a row open its circuit breaker (the default).
+  for (int i = 0; i < 5; ++i) Post(R"({"model":"dead-model"})");
   Reply ready = Get("/readyz");
   EXPECT_EQ(ready.status, 200u);  // "mock" is still usable
   EXPECT_NE(ready.body.find(R"("dead":"down")"), std::string::npos) << ready.body;
