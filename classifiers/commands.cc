@@ -183,9 +183,9 @@ int RunEval(CommandOptions o) {
 }
 
 int RunClassify(const CommandOptions& o) {
-  const std::string path = o.model.empty() ? DefaultModelPath() : o.model;
   std::shared_ptr<const Model> model;
-  if (Status s = LoadModel(path, &model); !s.ok()) return Fail(s);
+  const Status loaded = o.model.empty() ? LoadEmbeddedModel(&model) : LoadModel(o.model, &model);
+  if (!loaded.ok()) return Fail(loaded);
   // The tier is the one the config's default profile ("auto", else the first) would require.
   std::vector<double> thresholds(std::begin(kDefaultTierThresholds), std::end(kDefaultTierThresholds));
   if (!o.config.empty()) {

@@ -189,6 +189,21 @@ Status SaveModel(const ModelParams& params, const std::string& path) {
   return Status::Ok();
 }
 
+extern "C" const char switchyard_classifier_router_v1_begin[];
+extern "C" const char switchyard_classifier_router_v1_end[];
+
+std::string_view EmbeddedModelBytes() {
+  return {switchyard_classifier_router_v1_begin,
+          static_cast<std::size_t>(switchyard_classifier_router_v1_end -
+                                   switchyard_classifier_router_v1_begin)};
+}
+
+Status LoadEmbeddedModel(std::shared_ptr<const Model>* out) {
+  Status status = ParseModel(EmbeddedModelBytes(), out);
+  if (!status.ok()) return Status::Error(fmt::format("the embedded model: {}", status.message()));
+  return status;
+}
+
 Status LoadModel(const std::string& path, std::shared_ptr<const Model>* out) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return Status::Error(fmt::format("cannot open classifier model {}", path));

@@ -17,8 +17,14 @@ namespace switchyard::classifiers {
 // only in short messages.
 inline constexpr uint32_t kModelFormatVersion = 3;
 
-// The committed model in the source tree (compile definition SWITCHYARD_CLASSIFIER_MODEL).
+// The committed model in the source tree (compile definition SWITCHYARD_CLASSIFIER_MODEL):
+// where `switchyard train` writes by default.
 const char* DefaultModelPath();
+
+// The committed model as embedded in the binary at build time; what routing uses unless
+// given another file, so an installed binary needs no model file beside it.
+std::string_view EmbeddedModelBytes();
+Status LoadEmbeddedModel(std::shared_ptr<const Model>* out);
 
 std::string SerializeModel(const ModelParams& params);
 Status ParseModel(std::string_view bytes, std::shared_ptr<const Model>* out);

@@ -39,7 +39,7 @@ struct ServeOptions {
   int port = -1;
   int threads = 0;
   std::string access_log = "-";
-  std::string classifier;  // model file; "" = the committed one
+  std::string classifier;  // model file; "" = the committed one, embedded
 };
 
 int Serve(const ServeOptions& o) {
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   serve->add_option("-t,--threads", so.threads, "Worker threads (default: the config's, else cores)");
   serve->add_option("--access-log", so.access_log, "Access log: - (stdout), off, or a file path");
   serve->add_option("--classifier", so.classifier,
-                    "Classifier model file (default: the committed classifiers/model/router-v1.model)");
+                    "Classifier model file (default: the committed model, embedded in the binary)");
 
   std::string check_path;
   auto* check = app.add_subcommand("check-config", "Validate a config file and list every problem");

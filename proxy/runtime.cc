@@ -69,7 +69,7 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
   if (!rt->config_.profiles.empty()) {
     if (!classifier) {
       const classifiers::Status status =
-          classifiers::LoadModel(classifiers::DefaultModelPath(), &classifier);
+          classifiers::LoadEmbeddedModel(&classifier);
       if (!status.ok())
         throw std::runtime_error(fmt::format("cannot load the classifier model: {}", status.message()));
     }

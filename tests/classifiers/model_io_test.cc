@@ -98,4 +98,14 @@ TEST(CommittedModelTest, LoadsAndIsSmall) {
 }
 
 }  // namespace
+TEST(EmbeddedModelTest, IsTheCommittedFileByteForByteAndLoads) {
+  std::ifstream file(DefaultModelPath(), std::ios::binary);
+  const std::string committed((std::istreambuf_iterator<char>(file)), {});
+  ASSERT_FALSE(committed.empty());
+  EXPECT_TRUE(EmbeddedModelBytes() == committed);
+  std::shared_ptr<const Model> model;
+  EXPECT_TRUE(LoadEmbeddedModel(&model).ok());
+  EXPECT_NE(model, nullptr);
+}
+
 }  // namespace switchyard::classifiers
