@@ -2,6 +2,7 @@
 // around open circuits, capacity spill-over and the explicit-model queue, and no second
 // attempt for a request that may already be running on a model.
 #include <atomic>
+#include <map>
 #include <future>
 #include <thread>
 
@@ -199,6 +200,25 @@ TEST_F(ResilienceTest, ActiveHealthChecksMarkADeadUpstreamDownWithoutTraffic) {
   EXPECT_EQ(recorded[0].method, "GET");
   EXPECT_EQ(recorded[0].target, "/v1/models");
   EXPECT_EQ(mock_->requests_served(), recorded.size());
+}
+
+TEST_F(ResilienceTest, OneUpstreamOfThreeDeadEveryAutoRequestStillSucceeds) {
+  StartWithSecondUpstream({}, [&](config::Config& c) {
+    RouteBetween(c, "dead-model");  // the cheapest is on the dead upstream
+    Find(c, "gpt-4o-mini").tier = 1;
+    Find(c, "gpt-4o-mini").prices = {0.5, 0.5, 0.5};
+  });
+  std::vector<std::future<Reply>> replies;
+  for (int i = 0; i < 30; ++i)
+    replies.push_back(std::async(std::launch::async, [&] { return Post(kAuto); }));
+  std::map<std::string, int> served_by;
+  for (auto& r : replies) {
+    Reply reply = r.get();
+    ASSERT_EQ(reply.status, 200u) << reply.body;
+    ++served_by[reply.header("x-switchyard-model")];
+  }
+  EXPECT_EQ(served_by["gpt-4o-mini"] + served_by["other-model"], 30);
+  EXPECT_EQ(served_by["dead-model"], 0);
 }
 
 }  // namespace
