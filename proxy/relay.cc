@@ -162,50 +162,13 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
   co_return reusable;
 }
 
-// Whether `text` has a "usage" key whose value is an object (not null): only such events
-// are worth parsing.
-static bool MayCarryUsage(std::string_view text) {
-  for (std::size_t at = text.find(R"("usage")"); at != std::string_view::npos;
-       at = text.find(R"("usage")", at + 1)) {
-    std::size_t i = at + 7;
-    while (i < text.size() && (text[i] == ' ' || text[i] == ':' || text[i] == '\t')) ++i;
-    if (i < text.size() && text[i] == '{') return true;
-  }
-  return false;
-}
-
-// Keeps the usage and the generated text a stream reports; returns the events the client
-// gets. When the proxy asked for usage and the client did not, the client sees the stream the
-// upstream would have sent it: without the usage-only chunk and without the `"usage":null`
-// that every other chunk then carries. `scratch` holds the events when they change.
+// Notes the usage and generated text of a block of stream events; returns what the client
+// gets of them (accounting::StreamEvents).
 static std::string_view NoteStreamEvents(RequestContext& ctx, std::string_view events,
                                          std::string& scratch) {
-  static constexpr std::string_view kUsageNull = R"(,"usage":null)";
-  ctx.generated_overflow +=
-      accounting::AppendGeneratedText(events, &ctx.generated_text, kMaxGeneratedText);
-  const bool usage_objects = MayCarryUsage(events);
-  const bool usage_nulls = ctx.hide_usage_chunk && events.find(kUsageNull) != std::string_view::npos;
-  if (!usage_objects && !usage_nulls) return events;
-  scratch.clear();
-  std::string_view rest = events;
-  while (const std::size_t end = EndOfFirstEvent(rest)) {
-    std::string_view raw = rest.substr(0, end);
-    rest.remove_prefix(end);
-    if (usage_objects && MayCarryUsage(raw)) {
-      accounting::StreamEventUsage seen = accounting::InspectStreamEvent(raw);
-      if (seen.usage.present) ctx.usage = seen.usage;
-      if (ctx.hide_usage_chunk && seen.usage_only_chunk) continue;
-    }
-    if (!usage_nulls) {
-      scratch.append(raw);
-      continue;
-    }
-    for (std::size_t at; (at = raw.find(kUsageNull)) != std::string_view::npos;
-         raw.remove_prefix(at + kUsageNull.size()))
-      scratch.append(raw.substr(0, at));
-    scratch.append(raw);
-  }
-  return scratch;
+  accounting::StreamNotes notes{&ctx.usage, &ctx.generated_text, &ctx.generated_overflow,
+                                kMaxGeneratedText};
+  return accounting::StreamEvents(events, ctx.hide_usage_chunk, notes, scratch);
 }
 
 // Writes one chunk to the client; false when the client is gone.

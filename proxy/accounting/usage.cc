@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "proxy/sse.h"
+
 namespace switchyard::accounting {
 namespace {
 
@@ -250,6 +252,47 @@ std::size_t AppendGeneratedText(std::string_view json, std::string* out, std::si
     }
   }
   return overflow;
+}
+
+// Whether `text` has a "usage" key whose value is an object (not null): only such events
+// are worth parsing.
+static bool MayCarryUsage(std::string_view text) {
+  for (std::size_t at = text.find(R"("usage")"); at != std::string_view::npos;
+       at = text.find(R"("usage")", at + 1)) {
+    std::size_t i = at + 7;
+    while (i < text.size() && (text[i] == ' ' || text[i] == ':' || text[i] == '\t')) ++i;
+    if (i < text.size() && text[i] == '{') return true;
+  }
+  return false;
+}
+
+std::string_view StreamEvents(std::string_view events, bool hide_usage, const StreamNotes& notes,
+                              std::string& scratch) {
+  static constexpr std::string_view kUsageNull = R"(,"usage":null)";
+  *notes.overflow += AppendGeneratedText(events, notes.text, notes.text_limit);
+  const bool usage_objects = MayCarryUsage(events);
+  const bool usage_nulls = hide_usage && events.find(kUsageNull) != std::string_view::npos;
+  if (!usage_objects && !usage_nulls) return events;
+  scratch.clear();
+  std::string_view rest = events;
+  while (const std::size_t end = EndOfFirstEvent(rest)) {
+    std::string_view raw = rest.substr(0, end);
+    rest.remove_prefix(end);
+    if (usage_objects && MayCarryUsage(raw)) {
+      StreamEventUsage seen = InspectStreamEvent(raw);
+      if (seen.usage.present) *notes.usage = seen.usage;
+      if (hide_usage && seen.usage_only_chunk) continue;
+    }
+    if (!usage_nulls) {
+      scratch.append(raw);
+      continue;
+    }
+    for (std::size_t at; (at = raw.find(kUsageNull)) != std::string_view::npos;
+         raw.remove_prefix(at + kUsageNull.size()))
+      scratch.append(raw.substr(0, at));
+    scratch.append(raw);
+  }
+  return scratch;
 }
 
 }  // namespace switchyard::accounting

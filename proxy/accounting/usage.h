@@ -53,4 +53,21 @@ bool IsUsageOnlyChunk(std::string_view sse_event);
 // `out`; returns the bytes it found past that (estimated separately, never dropped).
 std::size_t AppendGeneratedText(std::string_view json, std::string* out, std::size_t limit);
 
+// Where StreamEvents records what a stream's events say: the last usage reported, and the
+// generated text (at most text_limit bytes; the rest counted in *overflow).
+struct StreamNotes {
+  Usage* usage;
+  std::string* text;
+  std::size_t* overflow;
+  std::size_t text_limit;
+};
+
+// One block of whole SSE events of a chat/completions stream on its way to the client: notes
+// its usage and generated text, and returns the events the client gets. With `hide_usage`
+// (the proxy asked for usage, the client did not) the client sees what the upstream would
+// have sent it: without the usage-only chunk and without `,"usage":null` on every chunk.
+// The result views `events` or `scratch`.
+std::string_view StreamEvents(std::string_view events, bool hide_usage, const StreamNotes& notes,
+                              std::string& scratch);
+
 }  // namespace switchyard::accounting

@@ -194,4 +194,21 @@ TEST(GeneratedTextTest, StopsAtTheLimitAndCountsWhatDidNotFit) {
   EXPECT_EQ(AppendGeneratedText(R"({"content":"xy"})", &text, 4), 2u);
 }
 
+TEST(StreamEventsTest, HidesWhatAskingForUsageAddedAndNotesTheUsage) {
+  const std::string events =
+      "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n"
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":1}}\n\n"
+      "data: [DONE]\n\n";
+  Usage usage;
+  std::string text, scratch;
+  std::size_t overflow = 0;
+  const StreamNotes notes{&usage, &text, &overflow, 1024};
+  EXPECT_EQ(StreamEvents(events, /*hide_usage=*/true, notes, scratch),
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n");
+  EXPECT_EQ(usage, Make(7, 0, 1, 0));
+  EXPECT_EQ(text, "Hi");
+  // A client that asked for usage gets every byte.
+  EXPECT_EQ(StreamEvents(events, /*hide_usage=*/false, notes, scratch), events);
+}
+
 }  // namespace switchyard::accounting
