@@ -466,7 +466,6 @@ DemoReport RunDemo(const DemoOptions& options) {
   Server server(runtime, server_options);
 
   DemoReport report;
-  if (runtime->config().accounting.ledger != "off") report.ledger_path = runtime->config().accounting.ledger;
   std::exception_ptr failure;
   std::FILE* out = options.out;
   server.Run([&] {
@@ -489,6 +488,8 @@ DemoReport RunDemo(const DemoOptions& options) {
       report.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
       report.config_path = path;
       report.port = server.port();
+      if (runtime->config().accounting.ledger != "off")
+        report.ledger_path = runtime->config().accounting.ledger;
       if (out) fmt::print(out, "{}", FormatDemoReport(report));
       if (out && !options.once) PrintHints(out, server.port());
     } catch (...) {

@@ -60,6 +60,7 @@ TEST_F(DemoTest, RoutesAMixedWorkloadAcrossModelsAndSavesAgainstTheStrongest) {
   const std::string text = FormatDemoReport(r);
   EXPECT_NE(text.find("savings:"), std::string::npos) << text;
   EXPECT_NE(text.find("all to gpt-4o"), std::string::npos) << text;
+  EXPECT_NE(text.find("ledger: switchyard-ledger.db (switchyard spend"), std::string::npos) << text;
 }
 
 TEST_F(DemoTest, ABrokenConfigIsAConfigErrorListingTheProblem) {
