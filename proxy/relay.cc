@@ -269,7 +269,7 @@ static Clock::duration RetryAfter(const http::response_header<>& head) {
     return v;
   };
   long ms = number("retry-after-ms");
-  if (ms < 0) ms = number("retry-after") >= 0 ? number("retry-after") * 1000 : 0;
+  if (ms < 0) ms = std::max(number("retry-after"), 0L) * 1000;
   return std::chrono::milliseconds(std::min(ms, 60'000L));
 }
 

@@ -7,10 +7,11 @@
 #include <iterator>
 #include <limits>
 
+#include "proxy/accounting/money.h"
+
 namespace switchyard::accounting {
 namespace {
 
-constexpr std::int64_t kNanoPerUsd = 1'000'000'000;
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 
@@ -152,8 +153,8 @@ void AppendJsonFigures(std::string* out, const SpendLine& l) {
                  "\"completion_tokens\":{},\"reasoning_tokens\":{},\"cost_usd\":\"{}\","
                  "\"baseline_cost_usd\":\"{}\",\"savings_usd\":\"{}\"",
                  l.requests, l.prompt_tokens, l.cached_tokens, l.completion_tokens,
-                 l.reasoning_tokens, NanoUsdDecimal(l.cost_nano_usd),
-                 NanoUsdDecimal(l.baseline_cost_nano_usd), NanoUsdDecimal(Savings(l)));
+                 l.reasoning_tokens, FormatUsd(l.cost_nano_usd),
+                 FormatUsd(l.baseline_cost_nano_usd), FormatUsd(Savings(l)));
 }
 
 constexpr std::size_t kColumns = 9;
@@ -182,9 +183,9 @@ Cells TableCells(const SpendLine& l, std::string group) {
           std::to_string(l.cached_tokens),
           std::to_string(l.completion_tokens),
           std::to_string(l.reasoning_tokens),
-          NanoUsdDecimal(l.cost_nano_usd),
-          NanoUsdDecimal(l.baseline_cost_nano_usd),
-          NanoUsdDecimal(Savings(l))};
+          FormatUsd(l.cost_nano_usd),
+          FormatUsd(l.baseline_cost_nano_usd),
+          FormatUsd(Savings(l))};
 }
 
 }  // namespace
@@ -241,15 +242,6 @@ bool ParseSince(std::string_view text, std::int64_t now_ms, std::int64_t* since_
   if (!Digits(count, 0, count.size(), &n)) return false;
   *since_ms = std::max<std::int64_t>(0, now_ms - n * unit_ms);
   return true;
-}
-
-std::string NanoUsdDecimal(std::int64_t nano_usd) {
-  // The magnitude in unsigned arithmetic, so INT64_MIN works too.
-  const bool negative = nano_usd < 0;
-  const std::uint64_t magnitude = negative ? std::uint64_t{0} - static_cast<std::uint64_t>(nano_usd)
-                                           : static_cast<std::uint64_t>(nano_usd);
-  constexpr auto kPerUsd = static_cast<std::uint64_t>(kNanoPerUsd);
-  return fmt::format("{}{}.{:09}", negative ? "-" : "", magnitude / kPerUsd, magnitude % kPerUsd);
 }
 
 std::string IsoUtc(std::int64_t time_ms) {

@@ -23,9 +23,6 @@ bool ParseGroupBy(std::string_view text, SpendGroupBy* by);
 // "30m", "24h", "7d" (clamped at 0). Returns false, leaving *since_ms alone, otherwise.
 bool ParseSince(std::string_view text, std::int64_t now_ms, std::int64_t* since_ms);
 
-// Nano-USD as USD with 9 decimals: 1234500 -> "0.001234500", -1 -> "-0.000000001".
-// Exact for every int64.
-std::string NanoUsdDecimal(std::int64_t nano_usd);
 // "2026-11-01T12:00:00Z"; milliseconds only when not zero: "2026-11-01T12:00:00.250Z".
 std::string IsoUtc(std::int64_t time_ms);
 

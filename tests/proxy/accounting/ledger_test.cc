@@ -1,6 +1,7 @@
 // The spend ledger on real SQLite files in a temporary directory, the spend report formats and
 // parsers, and the `switchyard spend` command through RunSpend.
 #include "proxy/accounting/ledger.h"
+#include "proxy/accounting/money.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -451,11 +452,11 @@ TEST(SpendReportTest, ParsesDatesTimesAndSpansBackFromNow) {
 }
 
 TEST(SpendReportTest, FormatsNanoUsdAndTimesExactly) {
-  EXPECT_EQ(NanoUsdDecimal(0), "0.000000000");
-  EXPECT_EQ(NanoUsdDecimal(1'234'500), "0.001234500");
-  EXPECT_EQ(NanoUsdDecimal(-1), "-0.000000001");
-  EXPECT_EQ(NanoUsdDecimal(2'500'000'000), "2.500000000");
-  EXPECT_EQ(NanoUsdDecimal(INT64_MIN), "-9223372036.854775808");
+  EXPECT_EQ(FormatUsd(0), "0.000000000");
+  EXPECT_EQ(FormatUsd(1'234'500), "0.001234500");
+  EXPECT_EQ(FormatUsd(-1), "-0.000000001");
+  EXPECT_EQ(FormatUsd(2'500'000'000), "2.500000000");
+  EXPECT_EQ(FormatUsd(INT64_MIN), "-9223372036.854775808");
   EXPECT_EQ(IsoUtc(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(IsoUtc(kNov1 + 12 * 3'600'000 + 250), "2026-11-01T12:00:00.250Z");
 }
