@@ -1,4 +1,5 @@
-// The switchyard command: `serve` runs the proxy, `check-config` validates a config file;
+// The switchyard command: `serve` runs the proxy (SIGHUP reloads its config file),
+// `check-config` validates a config file;
 // `train`, `eval` and `classify` come from classifiers/; `demo` from proxy/demo.h.
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -42,6 +43,49 @@ struct ServeOptions {
   std::string classifier;  // model file; "" = the committed one, embedded
 };
 
+void WarnInsecure(const Config& config) {
+  for (const auto& u : config.upstreams)
+    if (u.insecure_skip_verify)
+      fmt::print(stderr,
+                 "warning: upstream '{}' has insecure_skip_verify: its TLS certificate is NOT "
+                 "verified\n",
+                 u.name);
+}
+
+// What a reload cannot change: the listening socket, the worker threads and the ledger stay
+// as the process started them.
+void KeepStartupSettings(const Config& running, Config& next) {
+  const auto& was = running.listener;
+  auto& now = next.listener;
+  if (now.address != was.address || now.port != was.port || now.threads != was.threads ||
+      next.accounting.ledger != running.accounting.ledger ||
+      next.accounting.flush_interval != running.accounting.flush_interval)
+    fmt::print(stderr,
+               "warning: listen address, port and threads and the ledger settings take effect "
+               "at the next restart, not on reload\n");
+  now.address = was.address;
+  now.port = was.port;
+  now.threads = was.threads;
+  next.accounting.ledger = running.accounting.ledger;
+  next.accounting.flush_interval = running.accounting.flush_interval;
+}
+
+// SIGHUP: the file is read and checked whole; a bad one changes nothing.
+std::shared_ptr<const switchyard::Runtime> ReloadConfig(const std::string& path,
+                                                        const switchyard::Runtime& current) {
+  Config config;
+  try {
+    config = switchyard::config::LoadConfigFile(path);
+  } catch (const ConfigError& e) {
+    fmt::print(stderr, "switchyard: reload rejected, still serving the previous config\n");
+    PrintProblems(path, e);
+    return nullptr;
+  }
+  KeepStartupSettings(current.config(), config);
+  WarnInsecure(config);
+  return switchyard::Runtime::Build(std::move(config), nullptr, &current);
+}
+
 int Serve(const ServeOptions& o) {
   const std::string& config_path = o.config_path;
   const int port = o.port;
@@ -49,12 +93,7 @@ int Serve(const ServeOptions& o) {
   const std::string& access_log = o.access_log;
   Config config = switchyard::config::LoadConfigFile(config_path);
   if (port >= 0) config.listener.port = static_cast<uint16_t>(port);
-  for (const auto& u : config.upstreams)
-    if (u.insecure_skip_verify)
-      fmt::print(stderr,
-                 "warning: upstream '{}' has insecure_skip_verify: its TLS certificate is NOT "
-                 "verified\n",
-                 u.name);
+  WarnInsecure(config);
   std::shared_ptr<const switchyard::classifiers::Model> classifier;
   if (!o.classifier.empty()) {
     const auto status = switchyard::classifiers::LoadModel(o.classifier, &classifier);
@@ -64,11 +103,15 @@ int Serve(const ServeOptions& o) {
   switchyard::ServerOptions options;
   options.threads = threads;
   options.access_log_fd = OpenAccessLog(access_log);
+  options.reload = [config_path](const switchyard::Runtime& current) {
+    return ReloadConfig(config_path, current);
+  };
   switchyard::Server server(runtime, options);
   server.Run([&] {
     const auto& listener = runtime->config().listener;
     fmt::print(stderr,
-               "switchyard listening on http://{}:{} ({} workers, {} models, {} upstreams)\n",
+               "switchyard listening on http://{}:{} ({} workers, {} models, {} upstreams; "
+               "SIGHUP reloads the config)\n",
                listener.address, server.port(), server.worker_count(), runtime->models().size(),
                runtime->upstreams().size());
   });

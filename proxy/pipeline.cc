@@ -54,7 +54,7 @@ static Result Parse(RequestContext& ctx) {
 // budgets say whether routing must save money.
 static Result Admit(RequestContext& ctx) {
   if (ctx.key && !ctx.key->budgets.empty())
-    ctx.budget_soft = ctx.worker.server().budgets().BelowSoftLimit(ctx.key->budgets, accounting::NowMs());
+    ctx.budget_soft = ctx.runtime->budgets().BelowSoftLimit(ctx.key->budgets, accounting::NowMs());
   return std::nullopt;
 }
 
@@ -88,8 +88,8 @@ static std::int64_t WorstCaseNanoUsd(const RequestContext& ctx, const ModelRunti
 }
 
 static ApiError BudgetExceeded(const RequestContext& ctx, std::size_t budget) {
-  const config::Budget& b = ctx.runtime->config().budgets[budget];
-  const auto state = ctx.worker.server().budgets().state(budget, accounting::NowMs());
+  const config::Budget& b = *ctx.runtime->FindBudget(budget);  // one of the key's
+  const auto state = ctx.runtime->budgets().state(budget, accounting::NowMs());
   ApiError error{http::status::too_many_requests, "insufficient_quota", "budget_exceeded",
                  fmt::format("The {} budget of {} '{}' cannot cover this request: {} of {} USD "
                              "spent, {} USD held by requests in flight; it resets at {:%Y-%m-%dT%H:%M:%SZ}.",
@@ -111,8 +111,8 @@ static Result Reserve(RequestContext& ctx) {
   std::int64_t worst = 0;
   for (const ModelRuntime* model : ctx.candidates) worst = std::max(worst, WorstCaseNanoUsd(ctx, *model));
   std::size_t refused = 0;
-  ctx.reservation = ctx.worker.server().budgets().Reserve(ctx.key->budgets, worst,
-                                                           accounting::NowMs(), &refused);
+  ctx.reservation =
+      ctx.runtime->budgets().Reserve(ctx.key->budgets, worst, accounting::NowMs(), &refused);
   if (!ctx.reservation) return BudgetExceeded(ctx, refused);
   return std::nullopt;
 }
@@ -151,10 +151,12 @@ static Result Decide(RequestContext& ctx, const ProfileRuntime& profile,
   traits.json_schema = chat.has_response_format_json_schema;
   traits.stream = chat.stream;
   for (const auto& m : chat.messages) traits.vision |= m.image_parts > 0;
-  Server& server = ctx.worker.server();
-  routing::UpstreamView upstreams{[&](std::size_t i) { return server.UpstreamUsable(i); },
-                                  [&](std::size_t i) { return server.UpstreamLatency(i); }};
-  routing::Calibrator* calibrator = ctx.worker.calibrator(profile.index);
+  const auto& runtime_upstreams = ctx.runtime->upstreams();
+  const auto now = std::chrono::steady_clock::now();
+  routing::UpstreamView upstreams{
+      [&](std::size_t i) { return runtime_upstreams[i].health->Routable(now); },
+      [&](std::size_t i) { return runtime_upstreams[i].health->latency_seconds(); }};
+  routing::Calibrator* calibrator = ctx.local->calibrators[profile.index].get();
   const std::vector<double>& thresholds =
       calibrator ? calibrator->thresholds() : profile.config->thresholds;
   // Near a budget's soft limit the request goes to the cheapest capable tier.
@@ -201,7 +203,7 @@ static Result RouteRequest(RequestContext& ctx) {
   if (Result error = Decide(ctx, *profile, &score, &decision, /*explain=*/false)) return error;
   ctx.score = decision.score;
   ctx.required_tier = decision.required_tier;
-  ctx.worker.metrics().RecordDecision(*profile, decision.required_tier, decision.score);
+  ctx.runtime->metrics().RecordDecision(*profile, decision.required_tier, decision.score);
   if (decision.chosen.empty()) return NoCandidate(decision, *profile);
   ctx.candidates = std::move(decision.chosen);
   return std::nullopt;
@@ -272,7 +274,7 @@ void Account(RequestContext& ctx) {
   // A client that left before any status was sent counts as 499, as in nginx.
   const unsigned status = ctx.status ? ctx.status : 499;
   Server& server = ctx.worker.server();
-  Metrics& metrics = ctx.worker.metrics();
+  Metrics& metrics = ctx.runtime->metrics();
   metrics.RecordHttp(ctx.route, status, seconds);
   const bool api = ctx.route == Route::kChatCompletions || ctx.route == Route::kCompletions ||
                    ctx.route == Route::kEmbeddings;
@@ -299,7 +301,7 @@ void Account(RequestContext& ctx) {
     metrics.RecordSpend(ctx.profile, ctx.key, cost, baseline);
   }
   if (ctx.reservation)
-    server.budgets().Settle(*ctx.reservation, cost, ctx.start_ms, accounting::NowMs());
+    ctx.runtime->budgets().Settle(*ctx.reservation, cost, ctx.start_ms, accounting::NowMs());
   ctx.reservation.reset();
 
   const bool sent = ctx.upstream_sent != std::chrono::steady_clock::time_point{};

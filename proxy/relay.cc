@@ -116,9 +116,9 @@ static bool IsEventStream(const http::response_header<>& head) {
 
 // Counts the failure and records its code for the access log.
 static void NoteFailure(RequestContext& ctx, const upstream::Failure& failure) {
-  ctx.worker.metrics().RecordUpstreamFailure(ctx.model->config->upstream_index, failure.kind);
+  ctx.runtime->metrics().RecordUpstreamFailure(ctx.model->config->upstream_index, failure.kind);
   if (ctx.upstream_answered)  // a stream or body cut short: the upstream failed after all
-    ctx.worker.server().health(ctx.model->config->upstream_index).RecordFailure(false, Clock::now());
+    ctx.runtime->upstreams()[ctx.model->config->upstream_index].health->RecordFailure(false, Clock::now());
   ctx.error_code = fmt::format("upstream_{}", upstream::KindName(failure.kind));
 }
 
@@ -275,7 +275,7 @@ static Clock::duration RetryAfter(const http::response_header<>& head) {
 
 // A candidate passed over without an attempt (circuit open, at capacity, queue timed out).
 static void NoteSkip(RequestContext& ctx, std::size_t upstream_index, const char* reason) {
-  ctx.worker.metrics().RecordUpstreamSkip(upstream_index, reason);
+  ctx.runtime->metrics().RecordUpstreamSkip(upstream_index, reason);
 }
 
 static openai::ApiError Unavailable(const std::string& upstream, const char* why) {
@@ -295,7 +295,6 @@ static asio::awaitable<void> Backoff(RequestContext& ctx, std::size_t attempt,
 }
 
 asio::awaitable<void> Forward(RequestContext& ctx) {
-  Server& server = ctx.worker.server();
   std::optional<openai::ApiError> refusal;  // why no candidate was tried, if none was
   for (std::size_t attempt = 0; attempt < ctx.candidates.size(); ++attempt) {
     const bool last = attempt + 1 == ctx.candidates.size();
@@ -307,7 +306,7 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
 
     // Capacity: a routed request spills over to the next candidate; the last one (an explicit
     // model's only one) waits in the upstream's queue.
-    upstream::CapacityGate& gate = server.capacity(index);
+    upstream::CapacityGate& gate = *up.capacity;
     upstream::CapacitySlot slot;
     if (gate.limited()) {
       if (gate.TryAcquire()) {
@@ -323,7 +322,7 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
         break;
       }
     }
-    upstream::UpstreamHealth& health = server.health(index);
+    upstream::UpstreamHealth& health = *up.health;
     bool probe = false;
     // The last candidate waits out a retry-after that ends soon enough; others are skipped.
     const auto resume = health.paused_until();
@@ -344,8 +343,8 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     out.body = openai::SpliceModel(ctx.request.body(), ctx.parsed,
                                    ctx.model->quoted_upstream_model, ctx.hide_usage_chunk);
     out.head = BuildUpstreamHead(ctx, out.body.size());
-    upstream::Pool& pool = ctx.worker.pool(index);
-    GaugeScope in_flight(ctx.worker.metrics().upstream_in_flight(index));
+    upstream::Pool& pool = *ctx.local->pools[index];
+    GaugeScope in_flight(ctx.runtime->metrics().upstream_in_flight(index));
     std::optional<upstream::HeadParser> head;
     upstream::Failure failure;
     const auto sent = ctx.upstream_sent = Clock::now();

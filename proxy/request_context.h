@@ -18,24 +18,27 @@
 #include "proxy/metrics/metrics.h"
 #include "proxy/openai/request.h"
 #include "proxy/runtime.h"
+#include "proxy/server.h"
 
 namespace switchyard {
 
-class Worker;
-
 struct RequestContext {
-  RequestContext(Worker& w, boost::beast::tcp_stream& c, std::shared_ptr<const Runtime> rt,
+  RequestContext(Worker& w, boost::beast::tcp_stream& c, std::shared_ptr<WorkerRuntime> l,
                  boost::beast::http::request<boost::beast::http::string_body> r)
       : worker(w),
         client(c),
-        runtime(std::move(rt)),
+        local(std::move(l)),
+        runtime(local->runtime.get()),
         request(std::move(r)),
         start(std::chrono::steady_clock::now()),
         start_ms(accounting::NowMs()) {}
 
   Worker& worker;
   boost::beast::tcp_stream& client;
-  std::shared_ptr<const Runtime> runtime;  // the config this request started on
+  // The config this request started on, with this worker's pools for it: a reload does not
+  // change them under the request.
+  std::shared_ptr<WorkerRuntime> local;
+  const Runtime* runtime;  // local->runtime
   boost::beast::http::request<boost::beast::http::string_body> request;
   std::chrono::steady_clock::time_point start;
   std::int64_t start_ms;  // wall clock, Unix epoch ms, for the ledger

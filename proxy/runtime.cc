@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "classifiers/model_io.h"
+#include "proxy/metrics/metrics.h"
 #include "proxy/openai/errors.h"
 
 namespace switchyard {
@@ -62,10 +63,43 @@ static std::string ModelJson(const config::Model& model, const config::Upstream&
   return out;
 }
 
+static bool SameBreaker(const config::CircuitBreaker& a, const config::CircuitBreaker& b) {
+  return a.failures == b.failures && a.error_rate == b.error_rate &&
+         a.min_requests == b.min_requests && a.window == b.window && a.open_for == b.open_for;
+}
+
+// The previous config's upstream of the same name, if any.
+static const UpstreamRuntime* Namesake(const Runtime* previous, const std::string& name) {
+  if (!previous) return nullptr;
+  for (const auto& u : previous->upstreams())
+    if (u.config->name == name) return &u;
+  return nullptr;
+}
+
+// State an upstream keeps across a reload: its health while it is the same endpoint judged by
+// the same breaker, its capacity gate (and the requests holding it) while the limits stay.
+static void BindUpstreamState(UpstreamRuntime& u, const UpstreamRuntime* before) {
+  const config::Upstream& now = *u.config;
+  if (before && before->config->base_url == now.base_url &&
+      SameBreaker(before->config->circuit_breaker, now.circuit_breaker))
+    u.health = before->health;
+  else
+    u.health = std::make_shared<upstream::UpstreamHealth>(now.circuit_breaker);
+  if (before && before->config->max_concurrent == now.max_concurrent &&
+      before->config->max_queue == now.max_queue)
+    u.capacity = before->capacity;
+  else
+    u.capacity = std::make_shared<upstream::CapacityGate>(now.max_concurrent, now.max_queue);
+}
+
+Runtime::~Runtime() = default;
+
 std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
-                                              std::shared_ptr<const classifiers::Model> classifier) {
+                                              std::shared_ptr<const classifiers::Model> classifier,
+                                              const Runtime* previous) {
   std::shared_ptr<Runtime> rt(new Runtime());
   rt->config_ = std::move(config);
+  if (!classifier && previous) classifier = previous->classifier_;
   if (!rt->config_.profiles.empty()) {
     if (!classifier) {
       const classifiers::Status status =
@@ -83,6 +117,8 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
     if (upstream.url.tls()) u.tls = MakeTlsContext(upstream);
     rt->upstreams_.push_back(std::move(u));
   }
+  // Nothing below can fail: only now is state shared with `previous` touched (budget limits).
+  for (auto& u : rt->upstreams_) BindUpstreamState(u, Namesake(previous, u.config->name));
   rt->models_list_json_ = R"({"object":"list","data":[)";
   for (std::size_t i = 0; i < rt->config_.models.size(); ++i) {
     const config::Model& model = rt->config_.models[i];
@@ -108,6 +144,9 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
   for (auto& p : rt->profiles_) p.baseline = rt->FindModel(p.config->baseline);
 
   const auto& budgets = rt->config_.budgets;
+  rt->budgets_ = previous ? previous->budgets_ : std::make_shared<accounting::Budgets>();
+  rt->budget_ids_ = rt->budgets_->Bind(budgets);
+  const auto& ids = rt->budget_ids_;
   for (const auto& key : rt->config_.keys) {
     auto tenant = std::find_if(rt->tenants_.begin(), rt->tenants_.end(),
                                [&](const TenantRuntime& t) { return t.name == key.tenant; });
@@ -115,20 +154,27 @@ std::shared_ptr<const Runtime> Runtime::Build(config::Config config,
       TenantRuntime t{key.tenant, {}};
       for (std::size_t i = 0; i < budgets.size(); ++i)
         if (budgets[i].scope == config::Budget::Scope::kTenant && budgets[i].name == key.tenant)
-          t.budgets.push_back(i);
+          t.budgets.push_back(ids[i]);
       tenant = rt->tenants_.insert(rt->tenants_.end(), std::move(t));
     }
     KeyRuntime k{&key, static_cast<std::size_t>(tenant - rt->tenants_.begin()), tenant->budgets};
     for (std::size_t i = 0; i < budgets.size(); ++i)
       if (budgets[i].scope == config::Budget::Scope::kKey && budgets[i].name == key.id)
-        k.budgets.push_back(i);
+        k.budgets.push_back(ids[i]);
     std::string digest;  // hex to raw bytes
     for (std::size_t i = 0; i + 1 < key.sha256.size(); i += 2)
       digest.push_back(static_cast<char>(std::stoi(key.sha256.substr(i, 2), nullptr, 16)));
     rt->key_by_digest_.emplace(std::move(digest), rt->keys_.size());
     rt->keys_.push_back(std::move(k));
   }
+  rt->metrics_ = std::make_shared<Metrics>(*rt, previous ? previous->metrics_->registry() : nullptr);
   return rt;
+}
+
+const config::Budget* Runtime::FindBudget(std::size_t id) const {
+  for (std::size_t i = 0; i < budget_ids_.size(); ++i)
+    if (budget_ids_[i] == id) return &config_.budgets[i];
+  return nullptr;
 }
 
 const KeyRuntime* Runtime::FindKey(std::string_view presented) const {

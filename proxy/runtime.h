@@ -1,6 +1,10 @@
 // Everything requests need that can be computed once from a Config: per-upstream header
 // blocks and TLS contexts, per-model spliced names and JSON. Immutable after Build and
 // shared read-only by all workers (std::shared_ptr<const Runtime>).
+//
+// A Runtime also binds its config to the process's state that must outlive a reload: each
+// upstream's health and capacity gate, the budgets' spend, the metric series. Built from a
+// previous Runtime (a reload), it shares that state wherever the config did not change it.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -12,9 +16,14 @@
 
 #include "classifiers/model.h"
 #include "config/config.h"
+#include "proxy/accounting/budgets.h"
 #include "proxy/accounting/money.h"
+#include "proxy/upstream/capacity.h"
+#include "proxy/upstream/health.h"
 
 namespace switchyard {
+
+class Metrics;
 
 struct UpstreamRuntime {
   const config::Upstream* config = nullptr;
@@ -22,6 +31,10 @@ struct UpstreamRuntime {
   // Holds the upstream key: never log it.
   std::string fixed_headers;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null for plain HTTP
+  // Shared by every worker and kept across reloads while the upstream's endpoint and circuit
+  // breaker (health) or its max_concurrent and max_queue (capacity) stay the same.
+  std::shared_ptr<upstream::UpstreamHealth> health;
+  std::shared_ptr<upstream::CapacityGate> capacity;
 
   // Whether the config sets header `name` for this upstream (a client's copy is dropped).
   bool SetsHeader(std::string_view name) const;
@@ -45,21 +58,24 @@ struct ProfileRuntime {
 struct KeyRuntime {
   const config::ClientKey* config = nullptr;
   std::size_t tenant_index = 0;      // into Runtime::tenants()
-  std::vector<std::size_t> budgets;  // indexes into Config::budgets: the key's and its tenant's
+  std::vector<std::size_t> budgets;  // ids in Runtime::budgets(): the key's and its tenant's
 };
 
 struct TenantRuntime {
   std::string name;
-  std::vector<std::size_t> budgets;  // the tenant's own (not its keys')
+  std::vector<std::size_t> budgets;  // ids in Runtime::budgets(): the tenant's own
 };
 
 class Runtime {
  public:
   // Builds TLS contexts (system CA store plus an upstream's ca_file) and, when the config has
-  // routing profiles, loads the classifier (`classifier`, else the committed model). Throws
-  // std::runtime_error saying what failed (a CA file, the model file).
+  // routing profiles, loads the classifier (`classifier`, else `previous`'s, else the
+  // committed model). Throws std::runtime_error saying what failed (a CA file, the model
+  // file); nothing shared with `previous` changes then.
   static std::shared_ptr<const Runtime> Build(
-      config::Config config, std::shared_ptr<const classifiers::Model> classifier = nullptr);
+      config::Config config, std::shared_ptr<const classifiers::Model> classifier = nullptr,
+      const Runtime* previous = nullptr);
+  ~Runtime();
 
   const config::Config& config() const { return config_; }
   const std::vector<UpstreamRuntime>& upstreams() const { return upstreams_; }
@@ -76,6 +92,14 @@ class Runtime {
   const std::vector<TenantRuntime>& tenants() const { return tenants_; }
   const std::string& models_list_json() const { return models_list_json_; }
 
+  // The process's budgets (thread-safe), and the config budget an id stands for (null: none
+  // in this config).
+  accounting::Budgets& budgets() const { return *budgets_; }
+  const config::Budget* FindBudget(std::size_t id) const;
+  const std::vector<std::size_t>& budget_ids() const { return budget_ids_; }  // by Config::budgets index
+  // This config's view of the process's metric series (thread-safe).
+  Metrics& metrics() const { return *metrics_; }
+
  private:
   Runtime() = default;
   config::Config config_;
@@ -88,6 +112,9 @@ class Runtime {
   std::vector<TenantRuntime> tenants_;
   std::shared_ptr<const classifiers::Model> classifier_;
   std::string models_list_json_;
+  std::shared_ptr<accounting::Budgets> budgets_;
+  std::vector<std::size_t> budget_ids_;  // by index in Config::budgets
+  std::shared_ptr<Metrics> metrics_;
 };
 
 }  // namespace switchyard

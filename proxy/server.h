@@ -2,7 +2,8 @@
 // upstream connection pools (Envoy's worker model: no locks and no cross-thread hand-offs on
 // the request path). One acceptor hands connections to workers in turn. Graceful shutdown:
 // stop accepting, close idle keep-alive connections, let in-flight requests finish within
-// the grace period. Start/Shutdown/Wait may be called from any thread.
+// the grace period. Hot reload: a new Runtime for new requests, the old one for those in
+// flight. Start/Shutdown/Wait/Reload may be called from any thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -13,22 +14,29 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "proxy/access_log.h"
-#include "proxy/accounting/budgets.h"
 #include "proxy/accounting/ledger.h"
-#include "proxy/metrics/metrics.h"
 #include "proxy/routing/calibrator.h"
 #include "proxy/runtime.h"
-#include "proxy/upstream/capacity.h"
-#include "proxy/upstream/health.h"
 #include "proxy/upstream/pool.h"
 
 namespace switchyard {
 
 class Server;
+
+// A Runtime as one worker serves it: with this worker's connection pools and routing
+// calibrators. A request keeps the one it started on until it ends; a reload gives the worker
+// a new one that keeps the pools of unchanged upstreams (and their idle connections).
+struct WorkerRuntime {
+  std::shared_ptr<const Runtime> runtime;
+  std::vector<std::shared_ptr<upstream::Pool>> pools;  // by upstream index
+  // By profile index; null for a profile with fixed thresholds.
+  std::vector<std::shared_ptr<routing::Calibrator>> calibrators;
+};
 
 // A client connection's entry in its worker's registry, so a drain can close idle ones.
 struct SessionSlot {
@@ -38,18 +46,15 @@ struct SessionSlot {
 
 class Worker {
  public:
-  Worker(Server& server, std::shared_ptr<const Runtime> runtime, Metrics& metrics,
-         const AccessLog& access_log, int worker_index, int worker_count);
+  Worker(Server& server, std::shared_ptr<const Runtime> runtime, const AccessLog& access_log,
+         int worker_index, int worker_count);
   ~Worker();
 
   boost::asio::io_context& io() { return io_; }
-  const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
-  upstream::Pool& pool(std::size_t upstream_index) { return *pools_[upstream_index]; }
-  // The thresholds a profile with target shares uses on this worker (null: fixed thresholds).
-  routing::Calibrator* calibrator(std::size_t profile_index) {
-    return calibrators_[profile_index].get();
-  }
-  Metrics& metrics() { return metrics_; }
+  // What requests starting now on this worker are served with. On this worker's thread.
+  const std::shared_ptr<WorkerRuntime>& current() const { return current_; }
+  // Serves new requests with `runtime` from now on. On this worker's thread.
+  void Adopt(std::shared_ptr<const Runtime> runtime);
   const AccessLog& access_log() const { return access_log_; }
   bool draining() const;
   Server& server() { return server_; }
@@ -60,14 +65,13 @@ class Worker {
 
  private:
   Server& server_;
-  std::shared_ptr<const Runtime> runtime_;
-  Metrics& metrics_;
   const AccessLog& access_log_;
-  // Everything coroutine frames touch is declared before io_: io_ is destroyed first, and
-  // the frames it destroys still release connections into (closed) pools and unregister
-  // their sessions.
-  std::vector<std::unique_ptr<upstream::Pool>> pools_;
-  std::vector<std::unique_ptr<routing::Calibrator>> calibrators_;  // by profile index
+  const int worker_index_;
+  const int worker_count_;
+  // Declared before io_, so destroyed after it: the coroutine frames io_ destroys still
+  // release connections into pools and unregister their sessions. Frames own the
+  // WorkerRuntime they started on.
+  std::shared_ptr<WorkerRuntime> current_;
   std::list<SessionSlot> sessions_;
   boost::asio::io_context io_{1};
 };
@@ -75,6 +79,9 @@ class Worker {
 struct ServerOptions {
   int threads = 0;         // 0: the config's listen.threads, else one per core
   int access_log_fd = 1;   // -1: off
+  // Run() reloads on SIGHUP with this: the next Runtime built from `current` and the config
+  // file, or null when the file is not valid (the function logs why). Unset: SIGHUP is ignored.
+  std::function<std::shared_ptr<const Runtime>(const Runtime& current)> reload;
 };
 
 class Server {
@@ -89,12 +96,20 @@ class Server {
   void Shutdown();
   // Blocks until every worker has stopped.
   void Wait();
-  // Start, call `on_started`, serve until SIGINT/SIGTERM, drain, return.
+  // Start, call `on_started`, serve until SIGINT/SIGTERM (reloading on SIGHUP), drain, return.
   void Run(const std::function<void()>& on_started = {});
 
+  // The config new requests start on.
+  std::shared_ptr<const Runtime> runtime() const;
+  // Switches to `next` (built from the current runtime): new requests use it; requests and
+  // streams in flight finish on the config they started with. Budgets the new config adds are
+  // restored from the ledger first. The listener and the ledger stay as they were started.
+  // Any thread.
+  void Reload(std::shared_ptr<const Runtime> next);
+  // Reloads with options.reload, off the workers' threads. Any thread.
+  void ReloadFromOptions();
+
   bool draining() const { return draining_.load(); }
-  Metrics& metrics() { return metrics_; }
-  accounting::Budgets& budgets() { return budgets_; }
   accounting::Ledger* ledger() { return ledger_.get(); }  // null when the ledger is off
   // A thread for admin work that may block (ledger queries), off the workers' threads.
   boost::asio::thread_pool::executor_type admin_executor() { return admin_pool_.get_executor(); }
@@ -102,34 +117,29 @@ class Server {
   void RefreshGauges();
   int worker_count() const { return static_cast<int>(workers_.size()); }
 
-  // Each upstream's circuit breaker, rate-limit pause and latency; and its capacity.
-  upstream::UpstreamHealth& health(std::size_t upstream_index) { return *health_[upstream_index]; }
-  upstream::CapacityGate& capacity(std::size_t upstream_index) { return *capacity_[upstream_index]; }
-  bool UpstreamUsable(std::size_t upstream_index) const {
-    return health_[upstream_index]->Routable(std::chrono::steady_clock::now());
-  }
-  double UpstreamLatency(std::size_t upstream_index) const {
-    return health_[upstream_index]->latency_seconds();
-  }
-
   // Sessions call these (from their worker threads).
   void SessionStarted() { active_sessions_.fetch_add(1); }
   void SessionEnded();
 
  private:
   void StopWorkers();
-  void OpenLedger();
-  // GET the upstream's health_check.path every interval on the first worker, until it stops.
-  boost::asio::awaitable<void> CheckHealth(std::size_t upstream_index);
+  // Rebuilds the spend this period of `runtime`'s budgets not restored yet from the ledger,
+  // so neither a restart nor a reload forgets any.
+  void RestoreBudgets(const Runtime& runtime);
+  void StartHealthChecks(const std::shared_ptr<const Runtime>& runtime);
+  // GET the upstream's health_check.path every interval on the first worker, until it stops
+  // or a reload replaces `runtime`.
+  boost::asio::awaitable<void> CheckHealth(std::shared_ptr<const Runtime> runtime,
+                                           std::size_t upstream_index);
   boost::asio::awaitable<void> Accept();
 
-  std::shared_ptr<const Runtime> runtime_;
+  mutable std::mutex runtime_mutex_;
+  std::shared_ptr<const Runtime> runtime_;  // under runtime_mutex_
+  std::mutex reload_mutex_;                 // one reload at a time
   ServerOptions options_;
-  Metrics metrics_;
   AccessLog access_log_;
   // Declared before the workers: requests still account into them while workers are destroyed.
   std::unique_ptr<accounting::Ledger> ledger_;
-  accounting::Budgets budgets_;
   boost::asio::thread_pool admin_pool_{1};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
@@ -138,8 +148,6 @@ class Server {
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<int> active_sessions_{0};
-  std::vector<std::unique_ptr<upstream::UpstreamHealth>> health_;   // by upstream index
-  std::vector<std::unique_ptr<upstream::CapacityGate>> capacity_;    // by upstream index
   uint16_t port_ = 0;
   std::size_t next_worker_ = 0;
 };

@@ -54,15 +54,15 @@ static Endpoint Classify(std::string_view path) {
 // Ready: the config is loaded and at least one upstream is usable (its connections are not
 // failing). The body lists each upstream's state.
 static Reply Readiness(const RequestContext& ctx) {
-  Server& server = ctx.worker.server();
   const auto& upstreams = ctx.runtime->upstreams();
+  const auto now = std::chrono::steady_clock::now();
   bool any_usable = false;
   std::string body = R"({"upstreams":{)";
   for (std::size_t i = 0; i < upstreams.size(); ++i) {
-    const bool usable = server.UpstreamUsable(i);
+    const bool usable = upstreams[i].health->Routable(now);
     any_usable |= usable;
     // "up", "down" (circuit open, or paused by a retry-after), "probing" (half-open)
-    const auto state = server.health(i).state(std::chrono::steady_clock::now());
+    const auto state = upstreams[i].health->state(now);
     const char* name = usable || state != upstream::UpstreamHealth::State::kClosed
                            ? upstream::UpstreamHealth::StateName(state)
                            : "down";
@@ -82,7 +82,7 @@ static Reply LocalReply(const RequestContext& ctx) {
   if (ctx.path == "/metrics") {
     ctx.worker.server().RefreshGauges();
     return {http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-            ctx.worker.metrics().Serialize()};
+            ctx.runtime->metrics().Serialize()};
   }
   if (ctx.path == "/v1/models") return {http::status::ok, "application/json", rt.models_list_json()};
   // /v1/models/{id}; ids may contain '/', as in "meta-llama/Llama-3.1-8B"
@@ -226,7 +226,7 @@ static asio::awaitable<void> Dispatch(RequestContext& ctx) {
     Reply reply = ExplainRoute(ctx);
     co_await Respond(ctx, std::move(reply));
   } else if (endpoint.proxied) {
-    GaugeScope active(ctx.worker.metrics().active_requests());
+    GaugeScope active(ctx.runtime->metrics().active_requests());
     co_await RunPipeline(ctx);
   } else {
     Reply reply = LocalReply(ctx);
@@ -254,7 +254,8 @@ static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_strea
                                                 http::request<http::string_body> request,
                                                 beast::error_code ec) {
   openai::ApiError error;
-  const auto& listener = worker.runtime()->config().listener;
+  RequestContext ctx{worker, stream, worker.current(), std::move(request)};
+  const auto& listener = ctx.runtime->config().listener;
   if (ec == http::error::body_limit)
     error = {http::status::payload_too_large, "invalid_request_error", "request_too_large",
              fmt::format("Request body exceeds the limit of {} bytes.", listener.max_body_bytes), {}};
@@ -265,7 +266,6 @@ static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_strea
              {}};
   else
     error = openai::BadRequest(fmt::format("Malformed HTTP request: {}.", ec.message()), "bad_http");
-  RequestContext ctx{worker, stream, worker.runtime(), std::move(request)};
   ctx.request_id = RequestIdFor("");
   ctx.keep_alive = false;
   AccountOnExit account{ctx};
@@ -302,15 +302,18 @@ asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
     }
   } registration(worker, stream);
   auto slot = registration.slot;
-  GaugeScope connections(worker.metrics().client_connections());
+  GaugeScope connections(worker.current()->runtime->metrics().client_connections());
   beast::error_code nodelay_ec;
   stream.socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
   // Bounded: Beast limits neither chunk-extension lines nor trailers, so an unbounded buffer
   // would grow for as long as a client kept sending one.
-  beast::flat_buffer buffer(worker.runtime()->config().listener.max_header_bytes + 64 * 1024);
+  beast::flat_buffer buffer(worker.current()->runtime->config().listener.max_header_bytes + 64 * 1024);
   bool first = true;
   for (;;) {
-    const auto& listener = worker.runtime()->config().listener;
+    // Held while reading: a reload may come meanwhile. The request itself then starts on the
+    // config current when it has arrived.
+    const std::shared_ptr<WorkerRuntime> reading = worker.current();
+    const auto& listener = reading->runtime->config().listener;
     if (buffer.size() == 0) {  // wait for the next request, idle
       slot->idle = true;
       if (worker.draining()) break;
@@ -340,7 +343,7 @@ asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
       co_await LingeringClose(stream);
       break;
     }
-    RequestContext ctx{worker, stream, worker.runtime(), parser.release()};
+    RequestContext ctx{worker, stream, worker.current(), parser.release()};
     ctx.path = std::string_view(ctx.request.target()).substr(0, ctx.request.target().find('?'));
     ctx.request_id = RequestIdFor(ctx.request["x-request-id"]);
     ctx.keep_alive = ctx.request.keep_alive() && !worker.draining();

@@ -1,5 +1,6 @@
 #include "proxy/accounting/budgets.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -35,14 +36,26 @@ static std::int64_t PeriodEndMs(config::BudgetPeriod period, std::int64_t start_
   return chrono::duration_cast<chrono::milliseconds>(end.time_since_epoch()).count();
 }
 
-Budgets::Budgets(const std::vector<config::Budget>& budgets) {
+Budgets::Budgets(const std::vector<config::Budget>& budgets) { Bind(budgets); }
+
+std::vector<std::size_t> Budgets::Bind(const std::vector<config::Budget>& budgets) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::size_t> ids;
   for (const config::Budget& b : budgets) {
-    Entry entry;
-    entry.period = b.period;
-    entry.limit = std::llround(b.limit_usd * static_cast<double>(kNanoPerUsd));
-    entry.soft_share = b.soft_limit;
-    budgets_.push_back(entry);
+    auto same = [&](const Entry& e) { return e.scope == b.scope && e.name == b.name && e.period == b.period; };
+    auto it = std::find_if(budgets_.begin(), budgets_.end(), same);
+    if (it == budgets_.end()) {
+      Entry entry;
+      entry.scope = b.scope;
+      entry.name = b.name;
+      entry.period = b.period;
+      it = budgets_.insert(budgets_.end(), std::move(entry));
+    }
+    it->limit = std::llround(b.limit_usd * static_cast<double>(kNanoPerUsd));
+    it->soft_share = b.soft_limit;
+    ids.push_back(static_cast<std::size_t>(it - budgets_.begin()));
   }
+  return ids;
 }
 
 void Budgets::Roll(Entry& entry, std::int64_t now_ms) {
@@ -57,6 +70,12 @@ void Budgets::Restore(std::size_t budget, std::int64_t spent_nano_usd, std::int6
   Entry& entry = budgets_.at(budget);
   Roll(entry, now_ms);
   entry.spent = spent_nano_usd;
+  entry.restored = true;
+}
+
+bool Budgets::restored(std::size_t budget) {
+  std::lock_guard lock(mutex_);
+  return budgets_.at(budget).restored;
 }
 
 std::optional<Reservation> Budgets::Reserve(std::span<const std::size_t> applicable,

@@ -1,7 +1,8 @@
 // Spend limits per client key and per tenant over calendar days or months (UTC). A request
 // reserves its worst-case cost before it is sent and settles its real cost when it ends, so
 // requests racing each other can never together spend past a limit. Thread-safe (one mutex;
-// each call is a few additions). Owned by the server; outlives every request. Budgets are per
+// each call is a few additions). Shared by every config a process loads: a budget keeps its
+// spend across reloads as long as its scope, name and period stay the same. Budgets are per
 // process: replicas or sidecars each enforce the whole limit.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
@@ -16,19 +18,27 @@
 namespace switchyard::accounting {
 
 struct Reservation {
-  std::vector<std::size_t> budgets;  // indexes into Config::budgets
+  std::vector<std::size_t> budgets;  // budget ids (see Bind)
   std::int64_t nano_usd = 0;         // held on each of them
 };
 
 class Budgets {
  public:
+  Budgets() = default;
+  // Binds `budgets`: their ids are 0, 1, ... in order.
   explicit Budgets(const std::vector<config::Budget>& budgets);
+
+  // The id of each of a config's budgets: the known budget with the same scope, name and
+  // period (whose limits become the config's), or a new one. Ids never change meaning.
+  std::vector<std::size_t> Bind(const std::vector<config::Budget>& budgets);
 
   // Start of the period `now_ms` falls in: midnight UTC, or the first of the month.
   static std::int64_t PeriodStartMs(config::BudgetPeriod period, std::int64_t now_ms);
 
   // Spend already recorded in the current period (rebuilt from the ledger at start).
   void Restore(std::size_t budget, std::int64_t spent_nano_usd, std::int64_t now_ms);
+  // Whether Restore has been called for `budget` (a budget a reload added has not).
+  bool restored(std::size_t budget);
 
   // Holds `worst_nano_usd` on every budget in `applicable` if each has room for it; otherwise
   // holds nothing and sets *refused to a budget without room.
@@ -53,12 +63,15 @@ class Budgets {
 
  private:
   struct Entry {
+    config::Budget::Scope scope;
+    std::string name;
     config::BudgetPeriod period;
     std::int64_t limit = 0;
     double soft_share = 0;
     std::int64_t period_start = -1;
     std::int64_t spent = 0;
     std::int64_t reserved = 0;
+    bool restored = false;
   };
   void Roll(Entry& entry, std::int64_t now_ms);  // under mutex_
 

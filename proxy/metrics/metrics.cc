@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <mutex>
+
 namespace switchyard {
 
 const char* RouteName(Route route) {
@@ -31,7 +33,8 @@ int Metrics::StatusIndex(unsigned status) {
   return i < 0 ? 4 : (i >= kStatusClasses ? 4 : i);
 }
 
-Metrics::Metrics(const Runtime& runtime) : registry_(std::make_shared<prometheus::Registry>()) {
+Metrics::Metrics(const Runtime& runtime, std::shared_ptr<prometheus::Registry> registry)
+    : registry_(registry ? std::move(registry) : std::make_shared<prometheus::Registry>()) {
   using prometheus::BuildCounter;
   auto& http = BuildCounter()
                    .Name("switchyard_http_requests_total")
@@ -301,7 +304,9 @@ void Metrics::SetLedger(std::uint64_t rows, std::uint64_t write_errors) {
     const double delta = static_cast<double>(total) - c->Value();
     if (delta > 0) c->Increment(delta);
   };
-  std::lock_guard lock(scrape_mutex_);
+  // Two scrapes at once (through any config's view) would both add the same delta.
+  static std::mutex scrape_mutex;
+  std::lock_guard lock(scrape_mutex);
   catch_up(ledger_rows_, rows);
   catch_up(ledger_errors_, write_errors);
 }

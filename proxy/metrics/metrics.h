@@ -1,6 +1,8 @@
-// The proxy's Prometheus metrics. Every labelled series is created once at start-up from the
-// config (no Family::Add on the request path); recording is lock-free and thread-safe.
-// Labels are bounded: model and upstream names from the config, route, status class.
+// The proxy's Prometheus metrics. Every labelled series is created once per loaded config
+// (no Family::Add on the request path); recording is lock-free and thread-safe. Labels are
+// bounded: model and upstream names from the config, route, status class. A reloaded config
+// gets a new Metrics over the same registry: series it shares with the old config are the
+// same series, so counters carry on.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -10,7 +12,6 @@
 
 #include <array>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,10 @@ class GaugeScope {
 
 class Metrics {
  public:
-  explicit Metrics(const Runtime& runtime);
+  // Series for `runtime`'s models, upstreams, profiles and tenants in `registry` (null: a
+  // new one).
+  Metrics(const Runtime& runtime, std::shared_ptr<prometheus::Registry> registry);
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
   // Any HTTP request the server answered.
   void RecordHttp(Route route, unsigned status, double seconds);
@@ -122,7 +126,6 @@ class Metrics {
   std::vector<std::array<prometheus::Counter*, 3>> upstream_skips_;  // by upstream, by reason
   prometheus::Counter* ledger_rows_ = nullptr;
   prometheus::Counter* ledger_errors_ = nullptr;
-  std::mutex scrape_mutex_;  // two scrapes at once would both add the same ledger delta
   prometheus::Gauge* active_requests_ = nullptr;
   prometheus::Gauge* client_connections_ = nullptr;
 };

@@ -15,10 +15,10 @@ namespace switchyard::upstream {
 namespace ssl = asio::ssl;
 using boost::system::error_code;
 
-Pool::Pool(asio::any_io_executor executor, const UpstreamRuntime& upstream, int max_connections,
-           std::function<void(bool ok)> on_connect)
+Pool::Pool(asio::any_io_executor executor, std::shared_ptr<const UpstreamRuntime> upstream,
+           int max_connections, std::function<void(bool ok)> on_connect)
     : executor_(executor),
-      upstream_(upstream),
+      upstream_(std::move(upstream)),
       max_connections_(std::max(1, max_connections)),
       on_connect_(std::move(on_connect)) {}
 
@@ -54,7 +54,7 @@ void Pool::Release(ConnectionPtr connection, bool reusable) {
 
 asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fresh_only,
                                              Failure& failure) {
-  const auto& cfg = *upstream_.config;
+  const auto& cfg = *upstream_->config;
   for (;;) {
     if (closed_) {
       failure = {FailureKind::kConnect, "the proxy is shutting down"};
@@ -104,7 +104,7 @@ asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fr
 }
 
 asio::awaitable<ConnectionPtr> Pool::Connect(Clock::time_point deadline, Failure& failure) {
-  const auto& cfg = *upstream_.config;
+  const auto& cfg = *upstream_->config;
   // A resolver per new connection: the pool holds no I/O object that could outlive the
   // io_context (see Close()).
   asio::ip::tcp::resolver resolver(executor_);
@@ -131,9 +131,9 @@ asio::awaitable<ConnectionPtr> Pool::Connect(Clock::time_point deadline, Failure
   }
   error_code nodelay_ec;  // best effort; never worth failing the request
   tcp.socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
-  if (!upstream_.tls) co_return std::make_unique<Connection>(std::move(tcp));
+  if (!upstream_->tls) co_return std::make_unique<Connection>(std::move(tcp));
 
-  TlsStream tls(std::move(tcp), *upstream_.tls);
+  TlsStream tls(std::move(tcp), *upstream_->tls);
   error_code ip_ec;
   asio::ip::make_address(cfg.url.host, ip_ec);
   if (ip_ec)  // SNI carries host names only, never addresses (RFC 6066)

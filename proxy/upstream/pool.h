@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <memory>
 
 #include "proxy/runtime.h"
 #include "proxy/upstream/connection.h"
@@ -22,8 +23,10 @@ using Clock = std::chrono::steady_clock;
 class Pool {
  public:
   // `on_connect(ok)` runs after each attempt to open a connection (metrics, readiness).
-  Pool(asio::any_io_executor executor, const UpstreamRuntime& upstream, int max_connections,
-       std::function<void(bool ok)> on_connect = {});
+  // `upstream` stays alive with the pool, which may outlive its config's other parts (a
+  // reload keeps the pools of unchanged upstreams).
+  Pool(asio::any_io_executor executor, std::shared_ptr<const UpstreamRuntime> upstream,
+       int max_connections, std::function<void(bool ok)> on_connect = {});
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
@@ -44,7 +47,7 @@ class Pool {
   void WakeOneWaiter();
 
   asio::any_io_executor executor_;
-  const UpstreamRuntime& upstream_;
+  std::shared_ptr<const UpstreamRuntime> upstream_;
   const int max_connections_;
   std::deque<ConnectionPtr> idle_;  // most recently used at the back
   struct Waiter {

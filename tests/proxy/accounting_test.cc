@@ -275,7 +275,7 @@ TEST_F(AccountingTest, ASoftLimitRoutesToTheCheapestTierInsteadOfRefusing) {
     c.budgets = {{config::Budget::Scope::kTenant, "acme", config::BudgetPeriod::kDay, 1000, 0.2}};
   });
   // Acme has spent 900 of its 1000 USD today: below its soft limit of 20% left.
-  server_->budgets().Restore(0, 900 * accounting::kNanoPerUsd, accounting::NowMs());
+  server_->runtime()->budgets().Restore(0, 900 * accounting::kNanoPerUsd, accounting::NowMs());
   const std::string body = R"({"model":"auto","messages":[{"role":"user","content":"Prove it."}]})";
   Reply b = Post(body, Bearer(kClientKeyB));
   EXPECT_EQ(b.header("x-switchyard-model"), "gpt-4o-mini");
