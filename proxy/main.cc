@@ -71,11 +71,12 @@ void KeepStartupSettings(const Config& running, Config& next) {
 }
 
 // SIGHUP: the file is read and checked whole; a bad one changes nothing.
-std::shared_ptr<const switchyard::Runtime> ReloadConfig(const std::string& path,
+std::shared_ptr<const switchyard::Runtime> ReloadConfig(const std::string& path, int port_override,
                                                         const switchyard::Runtime& current) {
   Config config;
   try {
     config = switchyard::config::LoadConfigFile(path);
+    if (port_override >= 0) config.listener.port = static_cast<uint16_t>(port_override);
   } catch (const ConfigError& e) {
     fmt::print(stderr, "switchyard: reload rejected, still serving the previous config\n");
     PrintProblems(path, e);
@@ -103,8 +104,8 @@ int Serve(const ServeOptions& o) {
   switchyard::ServerOptions options;
   options.threads = threads;
   options.access_log_fd = OpenAccessLog(access_log);
-  options.reload = [config_path](const switchyard::Runtime& current) {
-    return ReloadConfig(config_path, current);
+  options.reload = [config_path, port](const switchyard::Runtime& current) {
+    return ReloadConfig(config_path, port, current);
   };
   switchyard::Server server(runtime, options);
   server.Run([&] {
