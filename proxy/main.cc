@@ -83,6 +83,12 @@ std::shared_ptr<const switchyard::Runtime> ReloadConfig(const std::string& path,
     return nullptr;
   }
   KeepStartupSettings(current.config(), config);
+  if (!config.budgets.empty() && config.accounting.ledger == "off") {
+    fmt::print(stderr,
+               "switchyard: reload rejected, still serving the previous config: budgets need the "
+               "ledger, which this process runs without (restart to turn it on)\n");
+    return nullptr;
+  }
   WarnInsecure(config);
   return switchyard::Runtime::Build(std::move(config), nullptr, &current);
 }

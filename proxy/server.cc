@@ -87,11 +87,8 @@ void Worker::Adopt(std::shared_ptr<const Runtime> runtime) {
       calibrator = std::make_shared<routing::Calibrator>(cfg.shares, cfg.thresholds);
     next->calibrators.push_back(std::move(calibrator));
   }
-  // Pools no config uses any more close their idle connections now; their busy ones close as
-  // the requests holding them end.
-  if (before)
-    for (const auto& pool : before->pools)
-      if (std::find(next->pools.begin(), next->pools.end(), pool) == next->pools.end()) pool->Close();
+  // A pool the new config dropped lives on, open, while requests of the old one still hold it
+  // (one may yet fall back to it); its connections close with its last user.
   current_ = std::move(next);
 }
 
