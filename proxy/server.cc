@@ -201,10 +201,11 @@ void Server::RefreshGauges() {
 Server::~Server() {
   StopWorkers();
   Wait();
+  // A ledger query or a reload in flight ends while the workers it posts to still exist.
+  admin_pool_.join();
   grace_timer_.reset();
   acceptor_.reset();
   workers_.clear();
-  admin_pool_.join();  // a ledger query or reload in flight ends before the ledger closes
   if (ledger_) ledger_->Close();  // every row, including those of requests cut off above
 }
 
