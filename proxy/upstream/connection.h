@@ -24,8 +24,8 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 class Connection {
  public:
-  explicit Connection(TcpStream tcp) : stream_(std::move(tcp)) {}
-  explicit Connection(TlsStream tls) : stream_(std::move(tls)) {}
+  explicit Connection(TcpStream tcp) : stream_(std::move(tcp)) { buffer_.reserve(kReadBytes); }
+  explicit Connection(TlsStream tls) : stream_(std::move(tls)) { buffer_.reserve(kReadBytes); }
 
   TcpStream& tcp() {
     return std::visit([](auto& s) -> TcpStream& { return beast::get_lowest_layer(s); }, stream_);
@@ -59,15 +59,23 @@ class Connection {
   bool next_chunk_buffered() const { return buffer_.size() > 2; }
 
   // An idle connection is usable if the upstream has neither closed it nor sent anything
-  // (a close_notify or stray bytes). One non-blocking peek; the common stale keep-alive
-  // case is caught here instead of failing a request.
-  bool StillOpen();
+  // (a close_notify or stray bytes). A wait for readability, pending while the connection
+  // sits in the pool, notices either when it happens: the common stale keep-alive case is
+  // caught without failing a request, and without a system call per reuse (the socket is in
+  // the reactor's epoll set already).
+  void WatchWhileIdle();
+  // Ends the watch; false if the upstream closed the connection or sent something meanwhile.
+  bool EndIdleWatch();
 
   std::chrono::steady_clock::time_point idle_since{};
   int requests = 0;  // served on this connection so far; > 0 means reused
 
  private:
+  // Beast reads what the buffer has room for, at least 512 bytes: room for a whole typical
+  // response makes it one read instead of two or three.
+  static constexpr std::size_t kReadBytes = 16 * 1024;
   std::variant<TcpStream, TlsStream> stream_;
+  std::shared_ptr<bool> peer_spoke_ = std::make_shared<bool>(false);
   // Bounded: Beast limits neither chunk-extension lines nor trailers.
   beast::flat_buffer buffer_{1024 * 1024};
 };
