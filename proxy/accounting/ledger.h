@@ -12,6 +12,8 @@
 
 namespace switchyard::accounting {
 
+inline constexpr std::int64_t kDayMs = 86'400'000;  // a UTC day: the ledger's rollup unit
+
 enum class UsageSource { kReported, kEstimated, kNone };
 const char* UsageSourceName(UsageSource source);  // "reported", "estimated", "none"
 
@@ -84,8 +86,8 @@ class Ledger {
   static std::vector<SpendLine> Spend(const std::string& path, SpendGroupBy by,
                                       std::int64_t since_ms);
   // Cost per key id and per tenant since `since_ms` (budgets are rebuilt from these at start),
-  // sorted by id; empty ids (open mode) and ids without rows since then are left out. Throws
-  // like Spend.
+  // sorted by id; empty ids (open mode) and ids without cost since then are left out. Reads
+  // the daily rollup, and the rows of a partial first day. Throws like Spend.
   struct Totals {
     std::vector<std::pair<std::string, std::int64_t>> by_key;
     std::vector<std::pair<std::string, std::int64_t>> by_tenant;

@@ -76,20 +76,19 @@ Ledger::Totals Ledger::CostSince(const std::string& path, std::int64_t since_ms)
   DbPtr db = OpenForReading(path);
   // One read transaction, so both lists come from the same snapshot.
   Exec(db.get(), path, "BEGIN", "cannot read");
+  // Whole days from the rollup; a `since` inside a day adds that day's rows from its time on
+  // (budget periods start at midnight, so rebuilds never need them).
+  const std::int64_t first_whole_day = (since_ms + kDayMs - 1) / kDayMs * kDayMs;
   auto query = [&](const char* column, std::vector<std::pair<std::string, std::int64_t>>* out) {
-    // Hops from one distinct id to the next in the covering index, then sums each id's
-    // range from since_ms: the cost follows the ids and the rows in the window, not the
-    // whole history (a plain GROUP BY scans every row of the index).
     const std::string sql = fmt::format(
-        "WITH RECURSIVE ids(id) AS ("
-        "SELECT MIN({0}) FROM requests WHERE {0} > '' UNION ALL "
-        "SELECT (SELECT MIN({0}) FROM requests WHERE {0} > ids.id) FROM ids WHERE id IS NOT NULL) "
-        "SELECT id, cost FROM (SELECT id, (SELECT SUM(cost_nano_usd) FROM requests "
-        "WHERE {0} = ids.id AND time_ms >= ?1) AS cost FROM ids WHERE id IS NOT NULL) "
-        "WHERE cost IS NOT NULL ORDER BY id",
+        "SELECT id, SUM(cost) FROM ("
+        "SELECT {0} AS id, cost_nano_usd AS cost FROM spend_by_day WHERE day_ms >= ?2 UNION ALL "
+        "SELECT {0}, cost_nano_usd FROM requests WHERE time_ms >= ?1 AND time_ms < ?2) "
+        "WHERE id != '' GROUP BY id HAVING SUM(cost) != 0 ORDER BY id",
         column);
     StmtPtr stmt = Prepare(db.get(), path, sql.c_str());
     sqlite3_bind_int64(stmt.get(), 1, since_ms);
+    sqlite3_bind_int64(stmt.get(), 2, first_whole_day);
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));

@@ -3,6 +3,7 @@
 #include "proxy/accounting/ledger.h"
 #include "proxy/accounting/money.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -171,7 +172,7 @@ TEST_F(LedgerTest, RowsSurviveCloseAndReopenWithEveryFieldIntact) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(Fields(rows[0]), Fields(full));
   EXPECT_EQ(Fields(rows[1]), Fields(failed));
-  EXPECT_EQ(Db(path_).Int("PRAGMA user_version"), 1);
+  EXPECT_EQ(Db(path_).Int("PRAGMA user_version"), 2);
   EXPECT_EQ(Db(path_).Int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 }
 
@@ -378,6 +379,80 @@ TEST_F(SpendTest, CostSinceGivesCostPerKeyAndTenantWithoutEmptyIds) {
   EXPECT_EQ(totals.by_key, (GroupCosts{{"k1", 600}, {"k2", 700}}));
   EXPECT_EQ(totals.by_tenant, (GroupCosts{{"acme", 600}, {"beta", 700}}));
   EXPECT_EQ(Ledger::CostSince(path_, 0).by_key.size(), 3u);  // "old" too
+}
+
+TEST_F(SpendTest, CostSinceInsideADayCountsThatDaysRowsFromThen) {
+  // Nov 1 from 00:00:00.005 on: k1's 500 at +10 ms, not its 100 at midnight; Nov 2 whole.
+  const Ledger::Totals totals = Ledger::CostSince(path_, kNov1 + 5);
+  EXPECT_EQ(totals.by_key, (GroupCosts{{"k1", 500}, {"k2", 700}}));
+  EXPECT_EQ(totals.by_tenant, (GroupCosts{{"acme", 500}, {"beta", 700}}));
+}
+
+TEST_F(LedgerTest, TheDailyRollupAddsUpToTheRowsOverManyBatches) {
+  {
+    auto ledger = Ledger::Open(path_, hours(1));
+    for (int batch = 0; batch < 20; ++batch) {
+      for (int i = 0; i < 50; ++i) {
+        const std::int64_t t = kNov1 + (batch * 50 + i) * (kDay / 300);  // over three days
+        ledger->Append(Row(t, "k" + std::to_string(i % 3), "t" + std::to_string(i % 2), "m", "u",
+                           i + 1));
+      }
+      ledger->Flush();  // one commit, with its upserts, per batch
+    }
+  }
+  Db db(path_);
+  for (const char* column : {"key_id", "tenant"}) {
+    std::int64_t from_rows = 0;
+    for (const auto& [id, cost] : column == std::string("key_id") ? Ledger::CostSince(path_, kNov1).by_key
+                                                                    : Ledger::CostSince(path_, kNov1).by_tenant) {
+      EXPECT_EQ(cost, db.Int(fmt::format("SELECT SUM(cost_nano_usd) FROM requests WHERE {} = '{}'",
+                                         column, id)))
+          << column << " " << id;
+      from_rows += cost;
+    }
+    EXPECT_EQ(from_rows, db.Int("SELECT SUM(cost_nano_usd) FROM requests"));
+  }
+  EXPECT_EQ(db.Int("SELECT COUNT(DISTINCT day_ms) FROM spend_by_day"), 4);  // days 0..3
+}
+
+TEST_F(LedgerTest, AVersion1LedgerIsUpgradedWithItsRollup) {
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+    sqlite3_close(raw);  // created: Db opens existing files only
+    Db db(path_);
+    db.Exec(R"sql(
+      PRAGMA journal_mode=WAL;
+      CREATE TABLE requests (time_ms INTEGER NOT NULL, request_id TEXT NOT NULL,
+        key_id TEXT NOT NULL, tenant TEXT NOT NULL, profile TEXT NOT NULL,
+        upstream TEXT NOT NULL, model TEXT NOT NULL, tier INTEGER NOT NULL, score REAL NOT NULL,
+        prompt_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+        usage_source TEXT NOT NULL, cost_nano_usd INTEGER NOT NULL,
+        baseline_cost_nano_usd INTEGER NOT NULL, duration_ms REAL NOT NULL,
+        ttft_ms REAL NOT NULL, status INTEGER NOT NULL, error_kind TEXT NOT NULL);
+      CREATE INDEX requests_by_time ON requests (time_ms);
+      CREATE INDEX requests_by_key ON requests (key_id, time_ms, cost_nano_usd);
+      CREATE INDEX requests_by_tenant ON requests (tenant, time_ms, cost_nano_usd);
+      INSERT INTO requests VALUES (1793491200000, 'r1', 'k1', 'acme', '', 'u', 'm', 1, 0,
+        1, 0, 1, 0, 'reported', 300, 0, 1, 1, 200, '');
+      INSERT INTO requests VALUES (1793491200001, 'r2', 'k1', 'acme', '', 'u', 'm', 1, 0,
+        1, 0, 1, 0, 'reported', 200, 0, 1, 1, 200, '');
+      INSERT INTO requests VALUES (1793491200002, 'r3', '', '', '', 'u', 'm', 1, 0,
+        1, 0, 1, 0, 'reported', 999, 0, 1, 1, 200, '');
+      PRAGMA user_version=1;)sql");
+  }
+  auto ledger = Ledger::Open(path_, hours(1));
+  ledger->Append(Row(kNov1 + 5, "k1", "acme", "m", "u", 50));
+  ledger->Close();
+  Db db(path_);
+  EXPECT_EQ(db.Int("PRAGMA user_version"), 2);
+  EXPECT_EQ(db.Int("SELECT COUNT(*) FROM requests"), 4);
+  EXPECT_EQ(db.Int("SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                   "('requests_by_key', 'requests_by_tenant')"),
+            0);
+  EXPECT_EQ(Ledger::CostSince(path_, kNov1).by_key, (GroupCosts{{"k1", 550}}));
+  EXPECT_EQ(Ledger::CostSince(path_, kNov1).by_tenant, (GroupCosts{{"acme", 550}}));
 }
 
 TEST_F(SpendTest, ReportsOnAMissingFileThrowAndDoNotCreateIt) {
