@@ -149,6 +149,7 @@ struct MockUpstream::State {
   Recorder recorder;
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> served{0};
+  std::atomic<uint64_t> injected{0};  // options.random_faults applied
   std::atomic<int> open{0};
   std::atomic<uint64_t> next_id{1};
   uint16_t port = 0;
@@ -340,6 +341,21 @@ unsigned ParseFaults(std::string_view s) {
       faults |= kTruncate;
   }
   return faults;
+}
+
+// options.random_faults: the entry whose share covers this request's hash, if any.
+const RandomFault* PickRandomFault(const MockOptions& options, uint64_t serial) {
+  uint64_t z = serial + 0x9e3779b97f4a7c15ull;  // splitmix64
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  const double u = static_cast<double>(z >> 11) * 0x1.0p-53;  // uniform in [0, 1)
+  double covered = 0;
+  for (const RandomFault& f : options.random_faults) {
+    covered += f.share;
+    if (u < covered) return &f;
+  }
+  return nullptr;
 }
 
 Overrides ReadOverrides(const MockOptions& options, const Request& req) {
@@ -911,6 +927,16 @@ void BuildPlan(State& state, Request& req, Scratch& scratch, Plan& plan) {
   uint64_t serial = state.next_id.fetch_add(1, std::memory_order_relaxed);
   x.request_id.assign("req_mock");
   fmt::format_to(std::back_inserter(x.request_id), "{:016x}", serial);
+  if (!state.options.random_faults.empty() && req.method() == http::verb::post &&
+      x.overrides.status == 0 && x.overrides.faults == 0) {
+    if (const RandomFault* f = PickRandomFault(state.options, serial)) {
+      state.injected.fetch_add(1, std::memory_order_relaxed);
+      if (f->status >= 400 && f->status <= 599)
+        x.overrides.status = f->status;
+      else
+        x.overrides.faults = ParseFaults(f->faults);
+    }
+  }
   const Overrides& o = x.overrides;
 
   if (o.faults & (kResetBefore | kStallBefore)) {
@@ -955,9 +981,10 @@ void BuildPlan(State& state, Request& req, Scratch& scratch, Plan& plan) {
     return;
   }
   if (route == Route::kStats) {
-    x.scratch =
-        fmt::format(R"({{"connections_accepted":{},"requests_served":{},"open_connections":{}}})",
-                    state.accepted.load(), state.served.load(), state.open.load());
+    x.scratch = fmt::format(
+        R"({{"connections_accepted":{},"requests_served":{},"open_connections":{},)"
+        R"("faults_injected":{}}})",
+        state.accepted.load(), state.served.load(), state.open.load(), state.injected.load());
     PlanJson(plan, x, 200);
     return;
   }
@@ -1204,6 +1231,7 @@ bool MockUpstream::tls() const {
 }
 uint64_t MockUpstream::connections_accepted() const { return state_->accepted.load(); }
 uint64_t MockUpstream::requests_served() const { return state_->served.load(); }
+uint64_t MockUpstream::faults_injected() const { return state_->injected.load(); }
 int MockUpstream::open_connections() const { return state_->open.load(); }
 std::vector<RecordedRequest> MockUpstream::recorded_requests() const {
   return state_->recorder.Snapshot();

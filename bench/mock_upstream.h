@@ -20,7 +20,8 @@ namespace switchyard::mock {
 //   POST /v1/embeddings         float arrays or base64 (encoding_format), `dimensions`
 //   GET  /v1/models             a list of a few models;  GET /v1/models/{id}
 //   GET  /mock/stats            {"connections_accepted":..,"requests_served":..,
-//                                "open_connections":..}  (not part of the OpenAI API)
+//                                "open_connections":..,"faults_injected":..}
+//                                (not part of the OpenAI API)
 // Anything else: 404 {"error":{"message":"Invalid URL (GET /x)","type":
 // "invalid_request_error","param":null,"code":"not_found"}}. Unparseable JSON: 400, same
 // shape with code null (as the real API). Too large: 413 (body) / 431 (headers), close.
@@ -46,6 +47,18 @@ namespace switchyard::mock {
 //     truncate       streaming: the response ends cleanly after the content events,
 //                    without the finish chunk, usage chunk and [DONE]; not streaming:
 //                    half the promised Content-Length, then close
+// A flaky upstream without headers: MockOptions::random_faults.
+
+// One kind of fault a flaky mock injects by itself into about `share` of the POST requests
+// that set neither x-mock-status nor x-mock-fault: `status` (400-599) as with x-mock-status,
+// else `faults` as with x-mock-fault. Which requests is decided by a hash of the request's
+// serial number (deterministic, no shared random state).
+struct RandomFault {
+  double share = 0;  // 0..1; the shares of all entries add up to at most 1
+  unsigned status = 0;
+  std::string faults;  // x-mock-fault syntax, e.g. "reset-before" or "stall-mid"
+};
+
 struct MockOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: ephemeral, see port()
@@ -60,6 +73,7 @@ struct MockOptions {
   std::size_t max_recorded_body = std::size_t{1} << 20;  // longer bodies are cut to this
   std::size_t max_header_bytes = std::size_t{64} << 10;
   std::size_t max_body_bytes = std::size_t{64} << 20;
+  std::vector<RandomFault> random_faults;  // none: faults only when a request asks
 };
 
 struct RecordedRequest {
@@ -89,6 +103,8 @@ class MockUpstream {
   uint64_t connections_accepted() const;
   // Requests read completely, counted before their response (or fault) is written.
   uint64_t requests_served() const;
+  // Requests given one of options.random_faults.
+  uint64_t faults_injected() const;
   int open_connections() const;
   // Oldest first; at most options.max_recorded. Requests are recorded before any
   // response byte is written, so a client that got a response sees its request here.

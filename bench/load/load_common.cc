@@ -60,6 +60,54 @@ std::string BuildPost(const Target& target, const std::vector<std::string>& head
   return r;
 }
 
+bool ParseRequestsFile(std::string_view text, std::vector<RequestSpec>* out, std::string* error) {
+  out->clear();
+  RequestSpec pending;
+  bool labelled = false;
+  int line_no = 0;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (line.front() == '[' && line.back() == ']' && line.size() > 2) {
+      if (labelled || !pending.headers.empty()) {
+        *error =
+            "line " + std::to_string(line_no) + ": request '" + pending.label + "' has no body";
+        return false;
+      }
+      pending.label = std::string(line.substr(1, line.size() - 2));
+      labelled = true;
+    } else if (line.front() == '{') {
+      pending.body = std::string(line);
+      if (!labelled) pending.label = "#" + std::to_string(out->size() + 1);
+      out->push_back(std::move(pending));
+      pending = RequestSpec{};
+      labelled = false;
+    } else if (const std::size_t colon = line.find(':');
+               colon != std::string_view::npos && colon > 0 &&
+               line.substr(0, colon).find(' ') == std::string_view::npos) {
+      pending.headers.emplace_back(line);
+    } else {
+      *error =
+          "line " + std::to_string(line_no) + ": neither [label], 'Name: value' nor a JSON body";
+      return false;
+    }
+  }
+  if (labelled || !pending.headers.empty()) {
+    *error = "request '" + pending.label + "' at the end has no body";
+    return false;
+  }
+  if (out->empty()) {
+    *error = "no request in the file";
+    return false;
+  }
+  return true;
+}
+
 asio::awaitable<ResponseResult> ReadResponse(tcp::socket* socket, beast::flat_buffer* buffer,
                                              BodySink* sink) {
   ResponseResult result;

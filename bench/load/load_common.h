@@ -38,6 +38,21 @@ std::optional<Target> ParseUrl(std::string_view url);
 std::string BuildPost(const Target& target, const std::vector<std::string>& headers,
                       const std::string& body);
 
+// One request of a mix read from a requests file (--requests-file): a label, its own headers
+// and its body.
+struct RequestSpec {
+  std::string label;
+  std::vector<std::string> headers;
+  std::string body;
+};
+// The file's format, one request after another:
+//   [label]                      optional; default "#N", its position from 1
+//   Name: value                  any number of header lines
+//   {"model": ...}               the body, one line starting with '{'; ends the request
+// Blank lines and lines starting with '#' are skipped. False, with a message naming the line,
+// when a line fits none of these, a request has no body, or there is no request.
+bool ParseRequestsFile(std::string_view text, std::vector<RequestSpec>* out, std::string* error);
+
 // Receives a response's body bytes as they arrive, each read with the time it completed.
 class BodySink {
  public:

@@ -1,14 +1,16 @@
 // switchyard-load: the load client of bench/compare/run.sh, for what wrk cannot do.
 //
-//   switchyard-load rate    --url URL --body-file F [-H 'Name: value']... --rate R
-//                           [--warmup S] [--duration S] [--connections N]
+//   switchyard-load rate    --url URL (--body-file F | --requests-file F) [-H 'Name: value']...
+//                           --rate R [--warmup S] [--duration S] [--connections N]
 //   switchyard-load streams --url URL --body-file F [-H ...]... --streams N --gap-ms G
 //                           [--ramp S] [--threshold-ms T] [--timeout S]
 //
 // Both take --watch LABEL=PID (repeatable): the process (and its direct children) whose CPU
 // time (/proc/PID/stat utime+stime) and RSS (/proc/PID/status VmRSS) are sampled over the
 // measurement. Prints one line "LOADJSON {...}"; exits 1 when nothing succeeded (rate) or a
-// stream failed (streams).
+// stream failed (streams). rate --requests-file sends a mix in turn: several bodies, each with
+// its own headers (format: ParseRequestsFile in load_common.h), -H headers added to all; it
+// reports how every request of each kind ended (bench/soak/run.sh).
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -51,9 +53,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> headers, watches;
   auto common = [&](CLI::App* sub) {
     sub->add_option("--url", url, "http://HOST:PORT/PATH")->required();
-    sub->add_option("--body-file", body_file, "Request body (JSON)")
-        ->required()
-        ->check(CLI::ExistingFile);
+    sub->add_option("--body-file", body_file, "Request body (JSON)")->check(CLI::ExistingFile);
     sub->add_option("-H,--header", headers, "Extra request header 'Name: value' (repeatable)");
     sub->add_option("--watch", watches, "LABEL=PID whose CPU time and RSS to sample (repeatable)");
   };
@@ -76,6 +76,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   rate_cmd->add_option("--latencies-out", rate.latencies_out,
                        "Write every measured latency (us), one per line");
+  std::string requests_file;
+  rate_cmd
+      ->add_option("--requests-file", requests_file,
+                   "Requests sent in turn instead of --body-file: [label], 'Name: value' lines, "
+                   "then a one-line JSON body, for each")
+      ->check(CLI::ExistingFile);
 
   StreamsOptions streams;
   CLI::App* streams_cmd = app.add_subcommand("streams", "Many slow streams open at once");
@@ -106,10 +112,27 @@ int main(int argc, char** argv) {
     std::cerr << "switchyard-load: --url must be http://HOST:PORT/PATH with a numeric host\n";
     return 2;
   }
-  std::string body;
-  if (!ReadFile(body_file, &body)) {
+  if (body_file.empty() == requests_file.empty() || (!rate_cmd->parsed() && body_file.empty())) {
+    std::cerr << "switchyard-load: give --body-file"
+              << (rate_cmd->parsed() ? " or --requests-file (not both)\n" : "\n");
+    return 2;
+  }
+  std::string body, requests_text;
+  std::vector<RequestSpec> specs;
+  if (!body_file.empty() && !ReadFile(body_file, &body)) {
     std::cerr << "switchyard-load: cannot read " << body_file << "\n";
     return 2;
+  }
+  if (!requests_file.empty()) {
+    std::string error;
+    if (!ReadFile(requests_file, &requests_text)) {
+      std::cerr << "switchyard-load: cannot read " << requests_file << "\n";
+      return 2;
+    }
+    if (!ParseRequestsFile(requests_text, &specs, &error)) {
+      std::cerr << "switchyard-load: " << requests_file << ": " << error << "\n";
+      return 2;
+    }
   }
   ProcWatch watch;
   if (!AddWatches(watches, &watch)) {
@@ -120,7 +143,12 @@ int main(int argc, char** argv) {
   try {
     if (rate_cmd->parsed()) {
       rate.target = *target;
-      rate.request = BuildPost(*target, headers, body);
+      if (specs.empty()) rate.requests.push_back({"body", BuildPost(*target, headers, body)});
+      for (const auto& spec : specs) {
+        std::vector<std::string> all = headers;
+        all.insert(all.end(), spec.headers.begin(), spec.headers.end());
+        rate.requests.push_back({spec.label, BuildPost(*target, all, spec.body)});
+      }
       rate.watch = watch.empty() ? nullptr : &watch;
       return RunRate(rate);
     }

@@ -13,11 +13,18 @@ namespace switchyard::load {
 // coordinated omission). A request due while every connection is busy opens a new one (up
 // to max_connections), else waits in a queue; its latency counts from when it was due.
 // Every latency is recorded (and written to latencies_out, one per line, if given).
+// With several requests, request i is requests[i % size]; every request sent, warm-up
+// included, is counted per request by response status (or transport error), so a server's
+// own count can be compared with what it was sent.
 struct RateOptions {
   Target target;
-  std::string request;  // raw bytes of one request (BuildPost)
-  double rate = 1000;   // requests per second
-  double warmup_s = 1;  // at the same rate, not recorded
+  struct Request {
+    std::string label;
+    std::string bytes;  // raw bytes (BuildPost)
+  };
+  std::vector<Request> requests;  // at least one
+  double rate = 1000;             // requests per second
+  double warmup_s = 1;            // at the same rate, not recorded
   double duration_s = 5;
   int max_connections = 256;
   double drain_s = 5;  // after the last request is due, how long to wait for the stragglers

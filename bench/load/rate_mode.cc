@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include "bench/load/modes.h"
@@ -27,6 +28,15 @@ using ConnPtr = std::shared_ptr<Conn>;
 struct Job {
   Clock::time_point due;
   bool measured = false;
+  std::size_t request = 0;  // index into RateOptions::requests
+};
+
+// Every request of one kind, warm-up included: how each ended.
+struct Tally {
+  uint64_t sent = 0;               // written completely
+  uint64_t errors = 0;             // sent, but the connection failed before a complete response
+  uint64_t unsent = 0;             // the connect or the write failed
+  std::map<int, uint64_t> status;  // complete responses by status
 };
 
 struct RateRun {
@@ -42,10 +52,13 @@ struct RateRun {
   uint64_t connects = 0, connect_errors = 0;
   std::string first_error;
   std::vector<uint32_t> latency, service, ttfb;
+  std::vector<Tally> tallies;                   // per RateOptions::requests entry
+  std::map<std::string, uint64_t> error_kinds;  // transport errors by message, warm-up included
   Clock::time_point measure_start{}, last_done{};
 
+  // `written`: the whole request went out (false when the connect or the write failed).
   void Record(const Job& job, Clock::time_point sent, const ResponseResult& r,
-              Clock::time_point done);
+              Clock::time_point done, bool written);
   void Submit(Job job);
   ConnPtr NewConn() {
     auto c = std::make_shared<Conn>(io->get_executor());
@@ -57,7 +70,15 @@ struct RateRun {
 };
 
 void RateRun::Record(const Job& job, Clock::time_point sent, const ResponseResult& r,
-                     Clock::time_point done) {
+                     Clock::time_point done, bool written) {
+  Tally& tally = tallies[job.request];
+  if (!written) {
+    ++tally.unsent;
+  } else {
+    ++tally.sent;
+    r.ec ? ++tally.errors : ++tally.status[r.status];
+  }
+  if (r.ec) ++error_kinds[r.ec.message()];
   if (!job.measured) return;
   if (r.ec) {
     ++errors;
@@ -99,22 +120,22 @@ asio::awaitable<void> Serve(RateRun* run, ConnPtr conn, Job job) {
         ++run->connect_errors;
         ResponseResult failed;
         failed.ec = ec;
-        run->Record(job, Clock::now(), failed, Clock::now());
+        run->Record(job, Clock::now(), failed, Clock::now(), false);
         --run->open;
         co_return;  // the backlog waits for the next Submit to open a connection
       }
       conn->socket.set_option(tcp::no_delay(true), ec);
     }
     const auto sent = Clock::now();
-    auto [wec, wn] =
-        co_await asio::async_write(conn->socket, asio::buffer(run->o->request), kAwait);
+    auto [wec, wn] = co_await asio::async_write(
+        conn->socket, asio::buffer(run->o->requests[job.request].bytes), kAwait);
     ResponseResult r;
     if (wec) {
       r.ec = wec;
     } else {
       r = co_await ReadResponse(&conn->socket, &conn->buffer, nullptr);
     }
-    run->Record(job, sent, r, Clock::now());
+    run->Record(job, sent, r, Clock::now(), !wec);
     if (run->stopping) co_return;
     if (r.ec || !r.keep_alive) {
       boost::system::error_code ignored;
@@ -163,7 +184,8 @@ asio::awaitable<void> Dispatch(RateRun* run, std::vector<std::pair<std::string, 
       *t0 = o.watch->Ticks();
       sampled = true;
     }
-    for (; i < total && due_at(i) <= now; ++i) run->Submit(Job{due_at(i), i >= warmup_n});
+    for (; i < total && due_at(i) <= now; ++i)
+      run->Submit(Job{due_at(i), i >= warmup_n, i % o.requests.size()});
   }
   // Wait for the measured requests still running (bounded by drain_s).
   const auto drain_until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -197,6 +219,7 @@ int RunRate(const RateOptions& o) {
   run.latency.reserve(static_cast<std::size_t>(o.rate * o.duration_s) + 16);
   run.service.reserve(run.latency.capacity());
   run.ttfb.reserve(run.latency.capacity());
+  run.tallies.resize(o.requests.size());
   std::vector<std::pair<std::string, uint64_t>> t0, t1, rss;
   asio::co_spawn(io, Dispatch(&run, &t0, &t1, &rss), asio::detached);
   io.run();
@@ -211,12 +234,35 @@ int RunRate(const RateOptions& o) {
     std::ofstream out(o.latencies_out);
     for (uint32_t v : run.latency) out << v << '\n';
   }
+  // Warm-up included: per request kind, then the totals.
+  Tally total;
+  std::string by_request = "[";
+  for (std::size_t i = 0; i < run.tallies.size(); ++i) {
+    const Tally& t = run.tallies[i];
+    total.sent += t.sent;
+    total.errors += t.errors;
+    total.unsent += t.unsent;
+    std::vector<std::pair<std::string, uint64_t>> status;
+    for (const auto& [code, n] : t.status) {
+      status.emplace_back(std::to_string(code), n);
+      total.status[code] += n;
+    }
+    by_request +=
+        (i ? ",{\"label\":" : "{\"label\":") + JsonString(o.requests[i].label) +
+        ",\"sent\":" + std::to_string(t.sent) + ",\"errors\":" + std::to_string(t.errors) +
+        ",\"unsent\":" + std::to_string(t.unsent) + ",\"status\":" + LabelsJson(status) + "}";
+  }
+  by_request += "]";
+  std::vector<std::pair<std::string, uint64_t>> status_total, error_kinds;
+  for (const auto& [code, n] : total.status) status_total.emplace_back(std::to_string(code), n);
+  for (const auto& [message, n] : run.error_kinds) error_kinds.emplace_back(message, n);
   std::printf(
       "LOADJSON {\"mode\":\"rate\",\"offered_rps\":%.1f,\"duration_s\":%.3f,\"window_s\":%.3f,"
       "\"requests\":%llu,\"rps\":%.2f,\"errors\":%llu,\"unfinished\":%llu,\"non_2xx\":%llu,"
       "\"queued\":%llu,\"connections_max\":%d,\"connects\":%llu,\"connect_errors\":%llu,"
       "\"latency_us\":%s,\"service_us\":%s,\"ttfb_us\":%s,\"cpu_ticks\":%s,\"rss_kb\":%s,"
-      "\"first_error\":%s}\n",
+      "\"first_error\":%s,\"sent_total\":%llu,\"errors_total\":%llu,\"unsent_total\":%llu,"
+      "\"status_total\":%s,\"error_kinds\":%s,\"by_request\":%s}\n",
       o.rate, o.duration_s, window_s, static_cast<unsigned long long>(run.measured_done),
       static_cast<double>(run.measured_done) / window_s,
       static_cast<unsigned long long>(run.errors), static_cast<unsigned long long>(unfinished),
@@ -225,7 +271,9 @@ int RunRate(const RateOptions& o) {
       static_cast<unsigned long long>(run.connect_errors),
       SummaryJson(Summarize(run.latency)).c_str(), SummaryJson(Summarize(run.service)).c_str(),
       SummaryJson(Summarize(run.ttfb)).c_str(), LabelsJson(cpu).c_str(), LabelsJson(rss).c_str(),
-      JsonString(run.first_error).c_str());
+      JsonString(run.first_error).c_str(), static_cast<unsigned long long>(total.sent),
+      static_cast<unsigned long long>(total.errors), static_cast<unsigned long long>(total.unsent),
+      LabelsJson(status_total).c_str(), LabelsJson(error_kinds).c_str(), by_request.c_str());
   std::fflush(stdout);
   return run.measured_done > 0 ? 0 : 1;
 }

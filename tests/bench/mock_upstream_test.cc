@@ -500,6 +500,35 @@ TEST_F(MockUpstreamTest, MalformedFaultReturns200WithInvalidJson) {
   EXPECT_THROW(Parse(r.res.body()), simdjson::simdjson_error);
 }
 
+TEST_F(MockUpstreamTest, RandomFaultsHitAboutTheirShareOfRequestsThatAskForNone) {
+  MockOptions options;
+  options.random_faults = {{0.25, 503, ""}, {0.25, 0, "no-usage"}};
+  Start(options);
+  Client client = Connect();
+  int errors = 0, no_usage = 0;
+  for (int i = 0; i < 400; ++i) {
+    Reply r = client.Post("/v1/chat/completions", kChatBody);
+    ASSERT_FALSE(r.ec);
+    if (r.res.result_int() == 503)
+      ++errors;
+    else if (r.res.body().find("usage") == std::string::npos)
+      ++no_usage;
+  }
+  EXPECT_GT(errors, 60);  // 100 expected
+  EXPECT_LT(errors, 140);
+  EXPECT_GT(no_usage, 60);
+  EXPECT_LT(no_usage, 140);
+  EXPECT_EQ(mock_->faults_injected(), static_cast<uint64_t>(errors + no_usage));
+  // A request that asks for its own status or fault, and a GET, get nothing more.
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(
+        client.Post("/v1/chat/completions", kChatBody, {{"x-mock-status", "429"}}).res.result_int(),
+        429);
+    EXPECT_EQ(client.Send(http::verb::get, "/v1/models").res.result_int(), 200);
+  }
+  EXPECT_EQ(mock_->faults_injected(), static_cast<uint64_t>(errors + no_usage));
+}
+
 TEST_F(MockUpstreamTest, StallBeforeHoldsTheConnectionAndStopStillReturnsPromptly) {
   Client client = Connect();
   Reply r =
