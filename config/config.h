@@ -22,6 +22,12 @@ struct Listener {
   int threads = 0;  // 0: one per core
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
+  // A request body's `messages` array: at most this many (OpenAI's own limit, 2048).
+  std::size_t max_messages = 2048;
+  // Arrays and objects nested in a body at most this deep ({} is 1): the tool and
+  // response_format schemas OpenAI accepts (10 object levels) need about 40; serde_json stops
+  // at 128 too. From 16 (an ordinary chat body is 6 deep) to 1024.
+  std::size_t max_json_depth = 128;
   int max_connections = 10000;
   Duration header_timeout{10'000};      // whole request head + body must arrive in this
   Duration keep_alive_timeout{60'000};  // idle client connection between requests

@@ -242,8 +242,9 @@ void Loader::ReadBool(const YAML::Node& node, const std::string& path, bool* out
 void Loader::ReadListener(const YAML::Node& node, const std::string& path, Listener* out) {
   constexpr int kIntMax = std::numeric_limits<int>::max();
   ForEachKey(node, path,
-             {"address", "port", "threads", "max_header_bytes", "max_body_bytes", "max_connections",
-              "header_timeout", "keep_alive_timeout", "shutdown_grace"},
+             {"address", "port", "threads", "max_header_bytes", "max_body_bytes", "max_messages",
+              "max_json_depth", "max_connections", "header_timeout", "keep_alive_timeout",
+              "shutdown_grace"},
              [&](std::string_view key, const YAML::Node& value, const std::string& p) {
                if (key == "address") {
                  ReadString(value, p, &out->address);
@@ -257,6 +258,12 @@ void Loader::ReadListener(const YAML::Node& node, const std::string& path, Liste
                  ReadSize(value, p, &out->max_header_bytes);
                } else if (key == "max_body_bytes") {
                  ReadSize(value, p, &out->max_body_bytes);
+               } else if (key == "max_messages") {
+                 ReadInt(value, p, 1, kIntMax, &out->max_messages);
+               } else if (key == "max_json_depth") {
+                 // Below 16 ordinary requests fail; past 1024 (simdjson's own default, about
+                 // Python's recursion limit) upstream parsers fail first.
+                 ReadInt(value, p, 16, 1024, &out->max_json_depth);
                } else if (key == "max_connections") {
                  ReadInt(value, p, 1, kIntMax, &out->max_connections);
                } else if (key == "header_timeout") {

@@ -44,7 +44,8 @@ static void WriteAccessLog(const RequestContext& ctx, unsigned status, double se
 static Result Parse(RequestContext& ctx) {
   std::string& body = ctx.request.body();
   openai::ReservePadding(body);
-  auto parsed = openai::ParseRequest(body);
+  const config::Listener& listener = ctx.runtime->config().listener;
+  auto parsed = openai::ParseRequest(body, {listener.max_messages, listener.max_json_depth});
   if (!parsed) return parsed.error();
   ctx.parsed = std::move(*parsed);
   return std::nullopt;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <simdjson.h>
 
+#include "proxy/openai/json_nesting.h"
+
 namespace switchyard::openai {
 
 namespace ondemand = simdjson::ondemand;
@@ -19,6 +21,22 @@ static ApiError Malformed() {
   return BadRequest(
       "We could not parse the JSON body of your request. The body must be a valid JSON object.",
       "invalid_json");
+}
+
+static ApiError TooDeep(std::size_t max_depth) {
+  return BadRequest(fmt::format("The JSON body nests arrays and objects more than {} levels deep, "
+                                "the most this server accepts.",
+                                max_depth),
+                    "json_too_deep");
+}
+
+// OpenAI's own words and code for a `messages` array over its limit (2048).
+static ApiError TooManyMessages(std::size_t max_messages, std::size_t count) {
+  return BadRequest(
+      fmt::format("Invalid 'messages': array too long. Expected an array with maximum "
+                  "length {}, but got an array with length {} instead.",
+                  max_messages, count),
+      "array_above_max_length", "messages");
 }
 
 // The token's text without the whitespace simdjson's raw_json_token keeps after it.
@@ -75,8 +93,12 @@ static std::optional<ApiError> ReadStreamOptions(const std::string& body, ondema
   return std::nullopt;
 }
 
-boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body) {
+boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body,
+                                                            const RequestLimits& limits) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) return Malformed();
+  // First, over the whole body: simdjson skips the values it does not read without checking
+  // their depth, and the upstream's parser, which reads them all, may recurse.
+  if (!NestingWithin(body, limits.max_depth)) return TooDeep(limits.max_depth);
   ondemand::document doc;
   if (ThreadParser().iterate(body.data(), body.size(), body.capacity()).get(doc)) return Malformed();
   ondemand::object object;
@@ -141,6 +163,18 @@ boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& b
         }
         parsed.prompts = tokens ? 1 : std::max<std::int64_t>(1, count);
       }
+    } else if (key == "messages") {  // only counted: the classifier reads them, when it runs
+      ondemand::json_type type;
+      if (value.type().get(type)) return Malformed();
+      if (type != ondemand::json_type::array) continue;
+      ondemand::array messages;
+      if (value.get_array().get(messages)) return Malformed();
+      std::size_t count = 0;
+      for (auto message : messages) {
+        if (message.error()) return Malformed();
+        ++count;
+      }
+      if (count > limits.max_messages) return TooManyMessages(limits.max_messages, count);
     } else if (key == "stream_options") {
       saw_stream_options = true;
       if (auto error = ReadStreamOptions(body, value, &parsed)) return *error;

@@ -1,6 +1,7 @@
 // Reads the few fields of an OpenAI request body that the proxy needs, in one simdjson
 // on-demand pass, and records where the `model` value sits so it can be replaced by
-// splicing bytes instead of re-serializing. Thread-safe (one parser per thread).
+// splicing bytes instead of re-serializing; bounds the body's JSON depth and message count.
+// Thread-safe (one parser per thread).
 #pragma once
 
 #include <boost/system/result.hpp>
@@ -36,12 +37,23 @@ struct ParsedRequest {
   std::optional<BodyEdit> usage_edit;
 };
 
+// Bounds on one body, from config::Listener (max_messages, max_json_depth); the defaults are
+// the config's.
+struct RequestLimits {
+  std::size_t max_messages = 2048;  // elements of a top-level `messages` array (OpenAI's limit)
+  std::size_t max_depth = 128;      // arrays and objects nested in one another ({} is 1 deep)
+};
+
 // Grows `body`'s capacity so simdjson may read past its end (it needs SIMDJSON_PADDING).
 void ReservePadding(std::string& body);
 
 // Parses `body` (whose capacity ReservePadding has grown). Errors are 400s in OpenAI's shape:
-// malformed JSON, a non-object body, a missing or non-string `model`, a non-boolean `stream`.
-boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body);
+// malformed JSON, a non-object body, a missing or non-string `model`, a non-boolean `stream`;
+// arrays and objects nested deeper than limits.max_depth anywhere in the body (checked first,
+// skipped fields included: `json_too_deep`), a `messages` array longer than
+// limits.max_messages (`array_above_max_length`, as OpenAI says it).
+boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body,
+                                                            const RequestLimits& limits = {});
 
 // A body with the model value replaced (and the usage edit applied, if any): pieces that
 // are views into storage that outlives the write (the request body, the route table and

@@ -112,6 +112,8 @@ TEST_F(ConfigLoaderTest, ProductionExampleLoadsWhenEveryKeyIsSet) {
   env_["VLLM_HOST"] = "vllm.internal:8000";
   Config config = LoadConfigFile(kExamples + "production.yaml", Env());
   EXPECT_EQ(config.listener.max_body_bytes, 8u << 20);
+  EXPECT_EQ(config.listener.max_messages, 2048u);
+  EXPECT_EQ(config.listener.max_json_depth, 128u);
   ASSERT_EQ(config.upstreams.size(), 6u);
   EXPECT_EQ(config.upstreams[0].api_key, "key-for-OPENAI_API_KEY");
   EXPECT_EQ(config.upstreams[4].url.host, "vllm.internal");
@@ -166,6 +168,8 @@ TEST_F(ConfigLoaderTest, AppliesDefaultsToOmittedSettings) {
   EXPECT_EQ(config.listener.address, defaults.address);
   EXPECT_EQ(config.listener.port, defaults.port);
   EXPECT_EQ(config.listener.max_body_bytes, defaults.max_body_bytes);
+  EXPECT_EQ(config.listener.max_messages, 2048u);  // OpenAI's own limit
+  EXPECT_EQ(config.listener.max_json_depth, 128u);
   EXPECT_EQ(config.listener.shutdown_grace, defaults.shutdown_grace);
   const Upstream& cloud = config.upstreams.at(0);
   EXPECT_EQ(cloud.url.port, 443);
@@ -428,8 +432,8 @@ TEST_F(ConfigLoaderTest, ReadsEverySetting) {
   env_["KEY"] = "sk-test";
   Config config = Load(R"(
 listen: { address: "::", port: 0, threads: 4, max_header_bytes: 32KiB, max_body_bytes: 1048576,
-          max_connections: 50, header_timeout: 250ms, keep_alive_timeout: 2m,
-          shutdown_grace: 1h }
+          max_messages: 500, max_json_depth: 64, max_connections: 50, header_timeout: 250ms,
+          keep_alive_timeout: 2m, shutdown_grace: 1h }
 upstreams:
   - name: cloud
     base_url: https://[2001:db8::1]:8443/openai/v1/
@@ -449,6 +453,8 @@ models:
   EXPECT_EQ(l.threads, 4);
   EXPECT_EQ(l.max_header_bytes, 32u * 1024);
   EXPECT_EQ(l.max_body_bytes, 1048576u);
+  EXPECT_EQ(l.max_messages, 500u);
+  EXPECT_EQ(l.max_json_depth, 64u);
   EXPECT_EQ(l.max_connections, 50);
   EXPECT_EQ(l.header_timeout, milliseconds(250));
   EXPECT_EQ(l.keep_alive_timeout, minutes(2));
@@ -496,6 +502,34 @@ upstreams:
 TEST_F(ConfigLoaderTest, ReportsUnsetVariableWithPathAndName) {
   EXPECT_THAT(Problems(std::string(kUpstreams) + kModels + "listen: { address: '${BIND}' }\n"),
               ElementsAre("listen.address: environment variable BIND is not set"));
+}
+
+TEST_F(ConfigLoaderTest, BoundsTheMessageAndDepthLimits) {
+  Config config = Load(std::string(kUpstreams) + kModels +
+                       "listen: { max_messages: 1, max_json_depth: 16 }\n");
+  EXPECT_EQ(config.listener.max_messages, 1u);
+  EXPECT_EQ(config.listener.max_json_depth, 16u);
+  config = Load(std::string(kUpstreams) + kModels + "listen: { max_json_depth: 1024 }\n");
+  EXPECT_EQ(config.listener.max_json_depth, 1024u);
+  EXPECT_THAT(Problems(std::string(kUpstreams) + kModels +
+                       "listen: { max_messages: 0, max_json_depth: 15 }\n"),
+              ElementsAre("listen.max_messages: must be at least 1",
+                          "listen.max_json_depth: must be between 16 and 1024"));
+  EXPECT_THAT(Problems(std::string(kUpstreams) + kModels +
+                       "listen: { max_messages: 2k, max_json_depth: 1025 }\n"),
+              ElementsAre("listen.max_messages: must be an integer",
+                          "listen.max_json_depth: must be between 16 and 1024"));
+}
+
+TEST_F(ConfigLoaderTest, LimitsFromTheEnvironmentAreNotEchoedWhenWrong) {
+  env_ = {{"MESSAGES", "sk-oops-a-secret"}, {"DEPTH", "64"}};
+  Config config = Load(std::string(kUpstreams) + kModels + "listen: { max_json_depth: '${DEPTH}' }\n");
+  EXPECT_EQ(config.listener.max_json_depth, 64u);
+  const auto problems = Problems(std::string(kUpstreams) + kModels +
+                                 "listen: { max_messages: '${MESSAGES}', max_json_depth: '${NONE}' }\n");
+  EXPECT_THAT(problems, ElementsAre("listen.max_messages: must be an integer",
+                                    "listen.max_json_depth: environment variable NONE is not set"));
+  for (const std::string& problem : problems) EXPECT_EQ(problem.find("sk-oops"), std::string::npos);
 }
 
 TEST_F(ConfigLoaderTest, ReportsEveryProblemWithItsPath) {

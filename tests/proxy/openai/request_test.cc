@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/openai/json_nesting.h"
+
 namespace switchyard::openai {
 namespace {
 
@@ -170,4 +177,207 @@ TEST_F(ParseRequestTest, BoundsTheOutputOfEveryChoiceAndPrompt) {
   EXPECT_FALSE(Parse(R"({"model":"a","n":0})"));
 }
 
+}  // namespace switchyard::openai
+
+namespace switchyard::openai {
+namespace {
+
+// A chat body with `count` messages.
+std::string WithMessages(std::size_t count) {
+  std::string body = R"({"model":"m","messages":[)";
+  for (std::size_t i = 0; i < count; ++i)
+    body += i ? R"(,{"role":"user","content":"hi"})" : R"({"role":"user","content":"hi"})";
+  return body + "]}";
+}
+
+// A body `depth` deep: the top object holding `depth - 1` nested arrays in an unknown field,
+// which simdjson skips without checking their depth.
+std::string NestedBody(std::size_t depth) {
+  return R"({"model":"m","metadata_x":)" + std::string(depth - 1, '[') +
+         std::string(depth - 1, ']') + "}";
+}
+
+class RequestLimitsTest : public ParseRequestTest {};
+
+TEST_F(RequestLimitsTest, DefaultsAreTheConfigDefaults) {
+  const config::Listener listener;
+  EXPECT_EQ(RequestLimits{}.max_messages, listener.max_messages);
+  EXPECT_EQ(RequestLimits{}.max_depth, listener.max_json_depth);
+}
+
+TEST_F(RequestLimitsTest, AcceptsMessagesUpToTheLimitAndRejectsOneMoreAsOpenAiDoes) {
+  ASSERT_TRUE(Parse(WithMessages(2048))) << "OpenAI's own limit";
+  auto over = Parse(WithMessages(2049));
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().status, boost::beast::http::status::bad_request);
+  EXPECT_EQ(over.error().type, "invalid_request_error");
+  EXPECT_EQ(over.error().code, "array_above_max_length");
+  EXPECT_EQ(over.error().param, "messages");
+  EXPECT_EQ(over.error().message,
+            "Invalid 'messages': array too long. Expected an array with maximum length 2048, but "
+            "got an array with length 2049 instead.");
+  body_ = WithMessages(3);
+  ReservePadding(body_);
+  EXPECT_TRUE(ParseRequest(body_, {.max_messages = 3, .max_depth = 128}));
+  body_ = WithMessages(4);
+  ReservePadding(body_);
+  auto small = ParseRequest(body_, {.max_messages = 3, .max_depth = 128});
+  ASSERT_FALSE(small);
+  EXPECT_NE(small.error().message.find("maximum length 3, but got an array with length 4"),
+            std::string::npos);
+}
+
+TEST_F(RequestLimitsTest, CountsOnlyTheTopLevelMessagesArray) {
+  const RequestLimits one{.max_messages = 1, .max_depth = 128};
+  for (const char* body : {
+           R"({"model":"m","messages":[{"role":"user","content":"a"}]})",
+           R"({"model":"m","messages":[],"extra":{"messages":[1,2,3]}})",  // nested: not counted
+           R"({"model":"m","messages":"two, three"})",  // not an array: the upstream says so
+           R"({"model":"m","prompt":["a","b","c"]})",
+       }) {
+    body_ = body;
+    ReservePadding(body_);
+    EXPECT_TRUE(ParseRequest(body_, one)) << body;
+  }
+  // Each of two `messages` keys is bounded (upstreams differ on which one they read).
+  body_ = R"({"model":"m","messages":[1,2],"messages":[1]})";
+  ReservePadding(body_);
+  auto twice = ParseRequest(body_, one);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, "array_above_max_length");
+}
+
+TEST_F(RequestLimitsTest, BoundsTheDepthInsideSkippedFieldsAtTheLimitAndOnePast) {
+  ASSERT_TRUE(Parse(NestedBody(128)));
+  auto over = Parse(NestedBody(129));
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().status, boost::beast::http::status::bad_request);
+  EXPECT_EQ(over.error().type, "invalid_request_error");
+  EXPECT_EQ(over.error().code, "json_too_deep");
+  EXPECT_EQ(over.error().param, "");
+  EXPECT_NE(over.error().message.find("more than 128 levels deep"), std::string::npos);
+  EXPECT_FALSE(Parse(NestedBody(200))) << "simdjson alone accepts this";
+  body_ = NestedBody(5);
+  ReservePadding(body_);
+  EXPECT_TRUE(ParseRequest(body_, {.max_messages = 2048, .max_depth = 5}));
+  EXPECT_FALSE(ParseRequest(body_, {.max_messages = 2048, .max_depth = 4}));
+}
+
+TEST_F(RequestLimitsTest, CountsObjectsAndArraysAlike) {
+  const RequestLimits three{.max_messages = 2048, .max_depth = 3};
+  body_ = R"({"model":"m","a":{"b":[1,{}]}})";  // 4 deep
+  ReservePadding(body_);
+  EXPECT_FALSE(ParseRequest(body_, three));
+  body_ = R"({"model":"m","a":{"b":[1,2]},"c":[{},[],{"d":0}]})";  // 3 deep, twice
+  ReservePadding(body_);
+  EXPECT_TRUE(ParseRequest(body_, three));
+}
+
+TEST_F(RequestLimitsTest, IgnoresBracketsInStringsAndEscapedQuotes) {
+  const RequestLimits two{.max_messages = 2048, .max_depth = 2};
+  // Brackets in strings, an escaped quote (which does not end the string), an escaped
+  // backslash before the real end, and keys with brackets: all one level deep.
+  body_ = R"({"model":"m","code":"if (a[i]) { b[[c]] = {}; } \"[[[{{{\" \\","[[{":"x\\\"]]]"})";
+  ReservePadding(body_);
+  auto parsed = ParseRequest(body_, {.max_messages = 2048, .max_depth = 1});
+  EXPECT_TRUE(parsed) << parsed.error().message;
+  // An escaped backslash ends in a real quote: the brackets after it count.
+  body_ = R"({"model":"m","a":"x\\","b":[[1]]})";
+  ReservePadding(body_);
+  EXPECT_FALSE(ParseRequest(body_, two));
+  // A long prompt whose brackets sit far past the first 64 bytes, then real nesting.
+  body_ = R"({"model":"m","messages":[{"role":"user","content":")" + std::string(300, 'x') +
+          R"(\"{[{[{[\\\"]]]]}}}}\\)" + std::string(200, ' ') + R"("}],"n":1})";
+  ReservePadding(body_);
+  parsed = ParseRequest(body_, {.max_messages = 2048, .max_depth = 3});
+  EXPECT_TRUE(parsed) << parsed.error().message;
+  EXPECT_FALSE(ParseRequest(body_, two));
+}
+
+TEST_F(RequestLimitsTest, ChecksDepthBeforeParsing) {
+  // Too deep and malformed: the cheap check answers first.
+  body_ = R"({"model":"m","x":)" + std::string(1000, '[');
+  ReservePadding(body_);
+  auto r = ParseRequest(body_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "json_too_deep");
+}
+
+// The byte-at-a-time reference for NestingWithin: a backslash escapes the next byte, strings
+// hide brackets, a closer at depth 0 is ignored.
+bool ReferenceWithin(std::string_view text, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (escaped) {
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (c == '"') {
+      in_string = !in_string;
+    } else if (!in_string && (c == '[' || c == '{')) {
+      if (++depth > max_depth) return false;
+    } else if (!in_string && (c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+TEST(NestingWithinTest, AnswersForEdgeCases) {
+  EXPECT_TRUE(NestingWithin("", 0));
+  EXPECT_TRUE(NestingWithin("42", 0));
+  EXPECT_FALSE(NestingWithin("{}", 0));
+  EXPECT_TRUE(NestingWithin("{}", 1));
+  EXPECT_TRUE(NestingWithin("]]]]}}}}[]", 1)) << "stray closers are ignored";
+  EXPECT_TRUE(NestingWithin(R"(["[[[[)", 1)) << "an unterminated string runs to the end";
+  EXPECT_TRUE(NestingWithin(R"(\[\[\{)", 0)) << "escaped brackets outside strings";
+  EXPECT_FALSE(NestingWithin(std::string(64, ' ') + "[[", 1)) << "in the second block";
+  EXPECT_FALSE(NestingWithin(std::string(63, ' ') + "[[", 1)) << "across the block boundary";
+}
+
+// Every scanner this CPU runs (AVX-512, AVX2, the portable loop) agrees with the reference on
+// text built to cross 64-byte blocks in every way: long strings (memchr), backslash runs over a
+// boundary, deep runs.
+TEST(NestingWithinTest, AgreesWithTheReferenceOnRandomText) {
+  const std::vector<NestingScanner> scanners = NestingScanners();
+  ASSERT_EQ(scanners.back().name, "portable");
+  std::mt19937 random(20240601);
+  constexpr std::string_view kAlphabet = "\"\\[]{}a ,:";
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    const int pieces = static_cast<int>(random() % 12);
+    for (int piece = 0; piece < pieces; ++piece) {
+      const std::size_t length = random() % 90;
+      switch (random() % 5) {
+        case 0:
+          text.append(length, 'x');
+          break;
+        case 1:
+          text.append(length % 40, '\\');
+          break;
+        case 2:
+          text.append(length % 70, random() % 2 ? '[' : '{');
+          break;
+        case 3:
+          text.append(length % 70, random() % 2 ? ']' : '}');
+          break;
+        default:
+          for (std::size_t i = 0; i < length; ++i) text += kAlphabet[random() % kAlphabet.size()];
+      }
+    }
+    // An exactly sized heap copy, so that a sanitizer build sees any read past the end.
+    const std::vector<char> exact(text.begin(), text.end());
+    const std::string_view view(exact.data(), exact.size());
+    for (std::size_t max_depth : {0, 1, 2, 5, 30, 64, 100}) {
+      const bool expected = ReferenceWithin(text, max_depth);
+      ASSERT_EQ(NestingWithin(view, max_depth), expected) << max_depth << ": " << text;
+      for (const NestingScanner& scanner : scanners)
+        ASSERT_EQ(scanner.within(view.data(), view.size(), max_depth), expected)
+            << scanner.name << ", " << max_depth << ": " << text;
+    }
+  }
+}
+
+}  // namespace
 }  // namespace switchyard::openai
