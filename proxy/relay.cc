@@ -283,6 +283,13 @@ static openai::ApiError Unavailable(const std::string& upstream, const char* why
           fmt::format("Upstream '{}' cannot take this request now: {}.", upstream, why), {}};
 }
 
+static openai::ApiError RefusedProxy(const std::string& upstream, unsigned status) {
+  return {http::status::bad_gateway, "upstream_error", "upstream_auth_failed",
+          fmt::format("Upstream '{}' refused the proxy's credentials ({}); check its api_key_env.",
+                      upstream, status),
+          {}};
+}
+
 // Waits a little before trying the same upstream again: exponential, with jitter.
 static asio::awaitable<void> Backoff(RequestContext& ctx, std::size_t attempt,
                                      Clock::time_point deadline) {
@@ -368,19 +375,24 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
       co_return;
     }
     const unsigned status = head->get().result_int();
+    // 401 and 403 judge the proxy's key for the upstream, not the client's: the upstream is
+    // misconfigured, and its message (OpenAI's names part of the key) is not for the client.
+    const bool refused_proxy = status == 401 || status == 403;
     health.RecordLatency(std::chrono::duration<double>(now - sent).count());
     if (status == 429) {
       health.PauseUntil(now + RetryAfter(head->get()));
       health.Abandon(probe);
-    } else if (status >= 500) {
+    } else if (status >= 500 || refused_proxy) {
       health.RecordFailure(probe, now);
     } else {
       health.RecordSuccess(probe, now);
     }
-    if (!last && Retryable(status)) {
+    if (refused_proxy || (!last && Retryable(status))) {
       NoteFailure(ctx, {upstream::FailureKind::kStatus, fmt::format("answered {}", status)});
       pool.Release(std::move(conn), /*reusable=*/false);  // its body is not worth reading
-      continue;
+      if (!last) continue;
+      co_await RespondError(ctx, RefusedProxy(up.config->name, status));
+      co_return;
     }
     ctx.error_code.clear();  // earlier candidates' failures are in the metrics, not this outcome
     ctx.upstream_answered = true;

@@ -174,6 +174,37 @@ TEST_F(ProxyTest, RelaysAnUpstreamBodyLargerThanBeastsDefaultLimit) {
   EXPECT_GT(r.body.size(), 8u << 20);
 }
 
+TEST_F(ProxyTest, RefusesTooManyMessagesAndTooDeepJsonAsTheConfigSays) {
+  StartProxy("", "  max_messages: 3\n  max_json_depth: 16");
+  const std::string message = R"({"role":"user","content":"Hi"})";
+  auto chat = [&](int messages, const std::string& extra) {
+    std::string body = R"({"model":"gpt-4o-mini",)" + extra + R"("messages":[)";
+    for (int i = 0; i < messages; ++i) body += (i ? "," : "") + message;
+    return body + "]}";
+  };
+  EXPECT_EQ(Post(chat(3, "")).status, 200u);
+  Reply many = Post(chat(4, ""));
+  ExpectOpenAiError(many, 400, "array_above_max_length");
+  EXPECT_NE(many.body.find("maximum length 3"), std::string::npos) << many.body;
+  // Nesting counts in fields the proxy never reads, too (the body itself is level 1).
+  const std::string deep = R"("metadata":)" + std::string(16, '[') + std::string(16, ']') + ",";
+  ExpectOpenAiError(Post(chat(1, deep)), 400, "json_too_deep");
+  const std::string ok = R"("metadata":)" + std::string(15, '[') + std::string(15, ']') + ",";
+  EXPECT_NE(Post(chat(1, ok)).status, 400u);
+  EXPECT_EQ(mock_->requests_served(), 2u);  // the refused ones never left the proxy
+}
+
+TEST_F(ProxyTest, AnUpstreamRefusingTheProxysKeyIsABadGatewayNotTheClientsError) {
+  StartProxy();
+  for (const char* status : {"401", "403"}) {
+    Reply r = Post(kChat, {{"x-mock-status", status}});
+    ExpectOpenAiError(r, 502, "upstream_auth_failed");
+    EXPECT_NE(r.body.find("Upstream 'mock' refused the proxy's credentials"), std::string::npos);
+    EXPECT_EQ(r.body.find("x-mock-status"), std::string::npos) << "the upstream's body leaked: " << r.body;
+  }
+  EXPECT_EQ(Post(kChat, {{"x-mock-status", "400"}}).status, 400u);  // the client's own error
+}
+
 TEST_F(ProxyTest, PassesUpstreamErrorsThroughWithTheirStatusAndBody) {
   StartProxy();
   Reply r = Post(kChat, {{"x-mock-status", "429"}});

@@ -275,7 +275,7 @@ scrape
 
 log "upstream errors:"
 chat "upstream 500" 500 "$web" "{\"model\":\"gpt-4o-mini\",$msg}" -H 'x-mock-status: 500'
-chat "upstream 401" 401 "$batch" "{\"model\":\"gpt-4o\",$msg}" -H 'x-mock-status: 401'
+chat "upstream 401" 502 "$batch" "{\"model\":\"gpt-4o\",$msg}" -H 'x-mock-status: 401'
 chat "upstream 429" 429 "$web" "{\"model\":\"limited-model\",$msg}" -H 'x-mock-status: 429'
 chat "auto, every candidate 500" 500 "$batch" "{\"model\":\"auto\",$msg}" -H 'x-mock-status: 500'
 call "embeddings, upstream 500" 500 1 "$proxy/v1/embeddings" -H 'content-type: application/json' \
