@@ -19,7 +19,8 @@ constexpr const char* kNames[kDenseFeatureCount] = {
     "long_word_share",  "upper_share",        "non_ascii_share",
     "sentences",        "words_per_sentence", "code_cues",
     "simple_task_cues", "chit_chat_cues",     "design_cues",
-    "step_cues",        "emphatic_negations", "statements"};
+    "step_cues",        "emphatic_negations", "statements",
+    "proof_cues"};
 
 float Log1p(int64_t v) {
   return static_cast<float>(std::log1p(static_cast<double>(std::max<int64_t>(v, 0))));
@@ -173,6 +174,7 @@ void ExtractFeatures(const ChatRequest& request, Features* out, TokenSink* sink)
   d[kStepCues] = Log1p(task.step_cues);
   d[kEmphaticNegations] = Log1p(task.emphatic_negations);
   d[kStatements] = Log1p(task.statements);
+  d[kProofCues] = Log1p(task.proof_cues);
   out->estimated_prompt_tokens =
       EstimateTokens(all_bytes) + 4 * static_cast<int64_t>(request.messages.size());
 }

@@ -56,6 +56,7 @@ enum DenseFeature : int {
   kStepCues,           // log1p(then, first, finally, each, plan, ...)
   kEmphaticNegations,  // log1p(NOT, EXCEPT, LEAST, ... in capitals): an inverted question
   kStatements,         // log1p("Statement 1", "Scenario 2", "II.", ...): claims judged together
+  kProofCues,          // log1p(prove, proof, derive, "show that", ...): a proof is asked for
   kDenseFeatureCount
 };
 

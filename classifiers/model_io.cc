@@ -134,8 +134,10 @@ Status ParseModel(std::string_view bytes, std::shared_ptr<const Model>* out) {
   r.GetString(kMagic.size(), &magic);
   if (!r.Get(&version)) return fail("truncated header");
   if (version != kModelFormatVersion)
-    return fail(fmt::format("format version {} (this build reads version {})", version,
-                            kModelFormatVersion));
+    return fail(fmt::format(
+        "format version {} (this build reads version {} only; {} with this build's "
+        "`switchyard train`)",
+        version, kModelFormatVersion, version < kModelFormatVersion ? "retrain it" : "rebuild it"));
   if (!r.Get(&dense_count) || !r.Get(&fingerprint) || !r.Get(&params.hash_bits) ||
       !r.Get(&description_size))
     return fail("truncated header");

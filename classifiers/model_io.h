@@ -14,8 +14,10 @@
 namespace switchyard::classifiers {
 
 // 2: the learned/rules blend; 3: emphatic negations and statements features, chit-chat cues
-// only in short messages.
-inline constexpr uint32_t kModelFormatVersion = 3;
+// only in short messages; 4: proof cues (prove, derive, "show that") as their own feature. The
+// layout is unchanged since 2, but weights mean something only with the features they were
+// trained on, so older files are refused (retrain with `switchyard train`).
+inline constexpr uint32_t kModelFormatVersion = 4;
 
 // The committed model in the source tree (compile definition SWITCHYARD_CLASSIFIER_MODEL):
 // where `switchyard train` writes by default.

@@ -33,6 +33,9 @@ std::array<Rule, kDenseFeatureCount> MakeRules() {
   r[kNumbers].weight = 0.1f;
   // Reasoning, design and multi-step structure.
   r[kReasoningCues].weight = 1.2f;
+  // A proof asked for is hard however short the request ("Prove there are infinitely many
+  // primes"): it outweighs the short-message size rules and the learned length weights.
+  r[kProofCues].weight = 2.4f;
   r[kDesignCues].weight = 1.0f;
   r[kStepCues].weight = 0.3f;
   r[kConstraintCues].weight = 0.3f;
@@ -52,10 +55,10 @@ std::array<Rule, kDenseFeatureCount> MakeRules() {
   // Pushes down: chit-chat and simple transformations.
   r[kChitChatCues].weight = -1.5f;
   r[kSimpleTaskCues].weight = -1.2f;
-  for (int f : {kUserTurns, kAssistantTurns, kCodeBlocks, kCodeLanguages, kCodeCues,
-                kLatex, kReasoningCues, kDesignCues, kHasTools,
-                kToolCount, kJsonSchema, kJsonObject, kToolMessages, kImageParts, kMaxTokens,
-                kChitChatCues, kSimpleTaskCues})
+  for (int f :
+       {kUserTurns, kAssistantTurns, kCodeBlocks, kCodeLanguages, kCodeCues, kLatex, kReasoningCues,
+        kProofCues, kDesignCues, kHasTools, kToolCount, kJsonSchema, kJsonObject, kToolMessages,
+        kImageParts, kMaxTokens, kChitChatCues, kSimpleTaskCues})
     r[f].intent = true;
   return r;
 }

@@ -17,6 +17,7 @@ enum Cue : uint8_t {
   kChitChat,
   kDesign,
   kStep,
+  kProof,
   kLanguage,  // code_languages bit = value - kLanguage
 };
 
@@ -33,14 +34,15 @@ constexpr std::string_view kLanguages[] = {
 
 // Cue words by category (whole words, lower-cased). A word belongs to one category.
 constexpr CueWord kCueWords[] = {
-    {"prove", kReasoning},
-    {"proof", kReasoning},
-    {"proofs", kReasoning},
-    {"proving", kReasoning},
+    {"prove", kProof},
+    {"proof", kProof},
+    {"proofs", kProof},
+    {"proving", kProof},
+    {"disprove", kProof},
     {"why", kReasoning},
     {"explain", kReasoning},
-    {"derive", kReasoning},
-    {"derivation", kReasoning},
+    {"derive", kProof},
+    {"derivation", kProof},
     {"justify", kReasoning},
     {"justifying", kReasoning},
     {"reasoning", kReasoning},
@@ -308,6 +310,9 @@ void AddCue(uint8_t cue, TextStats* stats) {
     case kStep:
       ++stats->step_cues;
       break;
+    case kProof:
+      ++stats->proof_cues;
+      break;
     default:
       stats->code_languages |= 1u << (cue - kLanguage);
       break;
@@ -393,6 +398,7 @@ void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t 
   stats->bytes += static_cast<int64_t>(n);
   uint32_t prev1 = 0, prev2 = 0;  // hashes of the two previous words ("step by step")
   static constexpr uint32_t kStepHash = Fnv1a32("step"), kBy = Fnv1a32("by");
+  static constexpr uint32_t kShow = Fnv1a32("show"), kThat = Fnv1a32("that");
   static constexpr uint32_t kTrade = Fnv1a32("trade"), kOff = Fnv1a32("off"),
                             kOffs = Fnv1a32("offs");
   // Words that, followed by a number, label one of several claims to weigh together.
@@ -467,6 +473,7 @@ void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t 
              (token == "i" && (upper == 0 || i == 0 || text[i - 1] == '(' || text[i - 1] == '\n'))))
           ++stats->statements;
         if (h == kStepHash && prev1 == kBy && prev2 == kStepHash) ++stats->reasoning_cues;
+        if (h == kThat && prev1 == kShow) ++stats->proof_cues;                   // "show that ..."
         if ((h == kOff || h == kOffs) && prev1 == kTrade) ++stats->design_cues;  // trade-off(s)
         if (emit) sink->Token(token, h);
         prev2 = prev1;

@@ -91,6 +91,8 @@ float DensePrior(int feature) {
       return 0.3f;
     case kReasoningCues:
       return 0.4f;
+    case kProofCues:
+      return 0.6f;
     case kLatex:
       return 0.3f;
     case kMathWords:
@@ -130,7 +132,6 @@ int DenseSign(int feature) {
     case kWordsPerSentence:
     case kQuestions:
     case kChoiceOptions:
-    case kDigitShare:
       return 0;
     case kSimpleTaskCues:
     case kChitChatCues:

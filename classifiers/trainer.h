@@ -79,12 +79,14 @@ ModelParams Fit(const std::vector<EncodedExample>& examples, const std::vector<s
 // images, ...), and what the data must argue its weight away from otherwise.
 float DensePrior(int feature);
 
-// Target/weight of one labelled prompt.
 // +1: the feature can only raise the score (weight >= 0); -1: only lower it; 0: free. Domain
 // knowledge that keeps quirks of one data set (e.g. MMLU's maths questions, which the strong
-// model answered worse than the weak one) from teaching "maths is easy".
+// model answered worse than the weak one) from teaching "maths is easy": digits, numbers,
+// operators and maths words can only raise a score (free, the digit share alone would cost a
+// maths word problem ~0.7 logit; constrained it costs ~0.005 APGR on held-out MMLU subjects).
 int DenseSign(int feature);
 
+// Target/weight of one labelled prompt.
 std::pair<float, float> TargetFor(const LabeledPrompt& p, Target target);
 
 std::string TargetName(Target target);

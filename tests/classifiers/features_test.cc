@@ -68,8 +68,17 @@ TEST_F(FeaturesTest, MathLatexAndNumbers) {
 
 TEST_F(FeaturesTest, ReasoningCuesIncludeStepByStep) {
   const Features f = ExtractText("Prove the claim and explain why. Think step by step.");
-  EXPECT_FLOAT_EQ(f.dense[kReasoningCues], std::log1p(4.0f));  // prove, explain, why, step by step
+  EXPECT_FLOAT_EQ(f.dense[kReasoningCues], std::log1p(3.0f));  // explain, why, step by step
+  EXPECT_FLOAT_EQ(f.dense[kProofCues], std::log1p(1.0f));      // prove
   EXPECT_FLOAT_EQ(f.dense[kSentences], std::log1p(2.0f));
+}
+
+TEST_F(FeaturesTest, ProofCuesIncludeShowThat) {
+  EXPECT_FLOAT_EQ(ExtractText("Show that the sum of two odd numbers is even.").dense[kProofCues],
+                  std::log1p(1.0f));
+  EXPECT_FLOAT_EQ(ExtractText("Derive the formula, then prove it.").dense[kProofCues],
+                  std::log1p(2.0f));
+  EXPECT_FLOAT_EQ(ExtractText("Show me that photo again, please.").dense[kProofCues], 0.0f);
 }
 
 TEST_F(FeaturesTest, ConstraintsListsToolsAndSchema) {

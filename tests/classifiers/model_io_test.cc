@@ -78,6 +78,10 @@ TEST_F(ModelIoTest, WrongMagicAndVersionAreNamed) {
   bytes[8] = 9;  // format version 9
   s = ParseModel(bytes, &loaded);
   EXPECT_NE(s.message().find("version 9"), std::string::npos) << s.message();
+  bytes[8] = static_cast<char>(kModelFormatVersion - 1);  // a model from an older build
+  s = ParseModel(bytes, &loaded);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("retrain"), std::string::npos) << s.message();
 }
 
 TEST_F(ModelIoTest, MissingFileIsAnError) {

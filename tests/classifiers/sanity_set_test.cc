@@ -1,9 +1,10 @@
 // Ordinary-traffic sanity check of the committed model: tests/classifiers/sanity_set.jsonl holds
-// 40 hand-made chat requests (greetings, thanks, translation, extraction, short facts, summaries,
-// word problems, proofs, code and system design, multi-turn debugging, long-context analysis,
-// tools / JSON schema), each labelled with the tier a sensible router needs (field "tier": 1 =
-// small, 2 = mid, 3 = frontier). The labels were written by hand, before tuning, and the set is
-// never trained on. The score must rank them sensibly.
+// 50 hand-made chat requests (greetings, thanks, translation, extraction, short facts, summaries,
+// word problems, proofs, code and system design, multi-turn chat and debugging, long-context
+// analysis, tools / JSON schema), each labelled with the tier a sensible router needs (field
+// "tier": 1 = small, 2 = mid, 3 = frontier). The labels were written by hand before tuning (the
+// last 10, short proofs, maths word problems and multi-turn chats, were added later, labelled
+// before scoring) and the set is never trained on. The score must rank them sensibly.
 #include <gtest/gtest.h>
 
 #include <algorithm>
