@@ -71,9 +71,10 @@ class Connection {
   int requests = 0;  // served on this connection so far; > 0 means reused
 
  private:
-  // Beast reads what the buffer has room for, at least 512 bytes: room for a whole typical
-  // response makes it one read instead of two or three.
-  static constexpr std::size_t kReadBytes = 16 * 1024;
+  // Beast reads what the buffer has room for, at least 512 bytes: room for a typical
+  // response (headers included) makes it one read instead of two or three. Small, since a
+  // thousand open streams hold a thousand of these.
+  static constexpr std::size_t kReadBytes = 4 * 1024;
   std::variant<TcpStream, TlsStream> stream_;
   std::shared_ptr<bool> peer_spoke_ = std::make_shared<bool>(false);
   // Bounded: Beast limits neither chunk-extension lines nor trailers.
