@@ -1,5 +1,20 @@
-# Helpers for the test scripts that start servers (sourced; the caller defines log() and
+# Helpers for the scripts that start servers (sourced; the caller defines log() and
 # STARTUP_TIMEOUT_S).
+
+# stop NAME PID: SIGTERM, then SIGKILL if PID is still running 5 s later; reaps it.
+stop() {
+  local name="$1" pid="$2" deadline=$((SECONDS + 5))
+  kill -TERM "$pid" 2>/dev/null || return 0
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "$name still running 5s after SIGTERM; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.05
+  done
+  wait "$pid" 2>/dev/null || true
+}
 
 # wait_for_line FILE SED_EXPR PID WHAT: prints the first capture of SED_EXPR in FILE once it
 # appears; fails if PID exits first or after STARTUP_TIMEOUT_S. Polls (50 ms steps): the

@@ -67,19 +67,6 @@ for tool in jq curl; do command -v "$tool" >/dev/null || die "$tool is not insta
 # ---- cleanup on every path ----
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/switchyard-soak.XXXXXX")" || die "mktemp failed"
 pids=()  # "name:pid", stopped in reverse order
-stop() {  # stop NAME PID: SIGTERM, SIGKILL after 5 s
-  local name="$1" pid="$2" deadline=$((SECONDS + 5))
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "$name still running 5s after SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-  done
-  wait "$pid" 2>/dev/null || true
-}
 forget_last() { pids=("${pids[@]:0:${#pids[@]}-1}"); }  # the last one started has ended
 cleanup() {
   local rc=$? i entry

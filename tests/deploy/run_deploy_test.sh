@@ -66,19 +66,6 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/switchyard-deploy.XXXXXX")"
 pids=()  # "name:pid", stopped in reverse order
 show_logs=0
 
-stop() {  # stop NAME PID: SIGTERM, SIGKILL after 5 s
-  local name="$1" pid="$2" deadline=$((SECONDS + 5))
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "$name still running 5s after SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.05
-  done
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$? i entry

@@ -57,19 +57,6 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/switchyard-secrets.XXXXXX")"
 out="$work/out"  # everything the proxy wrote or answered: all of it is grepped
 mkdir -p "$out"
 pids=()  # "name:pid", stopped in reverse order
-stop() {  # stop NAME PID: SIGTERM, SIGKILL after 5 s
-  local name="$1" pid="$2" deadline=$((SECONDS + 5))
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "$name still running 5s after SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.05
-  done
-  wait "$pid" 2>/dev/null || true
-}
 forget() {  # forget PID: it was stopped already
   local keep=() entry
   for entry in "${pids[@]}"; do [[ "${entry##*:}" == "$1" ]] || keep+=("$entry"); done
