@@ -18,14 +18,6 @@ constexpr char kClientKeyA[] = "sk-client-a-7d2e";
 constexpr char kClientKeyB[] = "sk-client-b-91c0";
 constexpr char kAdminKey[] = "sk-admin-55aa";
 
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  std::string hex;
-  for (unsigned char b : digest) hex += fmt::format("{:02x}", b);
-  return hex;
-}
-
 using Row = std::map<std::string, std::string>;
 
 class AccountingTest : public ProxyTest {

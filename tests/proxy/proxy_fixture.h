@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <functional>
@@ -25,6 +28,20 @@ using namespace std::chrono_literals;
 
 constexpr char kUpstreamKey[] = "sk-upstream-secret-4f1c";
 constexpr char kChat[] = R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]})";
+
+// A client key as the config stores it: the hex SHA-256 digest.
+inline std::string Sha256Hex(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  std::string hex;
+  for (unsigned char b : digest) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+// The config's model named `name` (which must exist), for tests to change it.
+inline config::Model& FindModel(config::Config& c, const std::string& name) {
+  return *std::find_if(c.models.begin(), c.models.end(), [&](auto& m) { return m.name == name; });
+}
 
 inline uint16_t UnusedPort() {
   boost::asio::io_context io;

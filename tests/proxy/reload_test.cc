@@ -1,7 +1,6 @@
 // Hot reload on real sockets: new requests see the new config at once, requests and streams in
 // flight finish on the one they started with, unchanged upstreams keep their pools and their
 // health, budgets keep their spend, and nothing fails while reloads happen under load.
-#include <openssl/sha.h>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -26,9 +25,6 @@ class ReloadTest : public ProxyTest {
     server_->Reload(runtime);
     return runtime;
   }
-  static config::Model& Find(config::Config& c, const std::string& name) {
-    return *std::find_if(c.models.begin(), c.models.end(), [&](auto& m) { return m.name == name; });
-  }
   static void AddModel(config::Config& c, const std::string& name, std::size_t upstream_index) {
     config::Model model = c.models[0];
     model.name = model.upstream_model = name;
@@ -52,13 +48,6 @@ class ReloadTest : public ProxyTest {
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return n;
-  }
-  static std::string Sha256Hex(std::string_view text) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    std::string hex;
-    for (unsigned char b : digest) hex += fmt::format("{:02x}", b);
-    return hex;
   }
 };
 
@@ -188,7 +177,7 @@ TEST_F(ReloadTest, NoRequestFailsWhileTheConfigReloadsUnderLoad) {
     std::this_thread::sleep_for(20ms);
     // Alternate prices and a model that comes and goes; the requests' model stays.
     Reload([i](config::Config& c) {
-      Find(c, "gpt-4o-mini").prices.input = 0.1 * (i % 3);
+      FindModel(c, "gpt-4o-mini").prices.input = 0.1 * (i % 3);
       if (i % 2) AddModel(c, "gpt-4o", 0);
     });
   }

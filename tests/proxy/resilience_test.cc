@@ -34,15 +34,12 @@ class ResilienceTest : public ProxyTest {
       if (more) more(c);
     });
   }
-  config::Model& Find(config::Config& c, const std::string& name) {
-    return *std::find_if(c.models.begin(), c.models.end(), [&](auto& m) { return m.name == name; });
-  }
   // Two tier-1 models for "auto": the cheap one on `cheap_upstream`, "other-model" dearer.
   void RouteBetween(config::Config& c, const std::string& cheap) {
-    Find(c, cheap).tier = 1;
-    Find(c, cheap).prices = {0.1, 0.1, 0.1};
-    Find(c, "other-model").tier = 1;
-    Find(c, "other-model").prices = {1, 1, 1};
+    FindModel(c, cheap).tier = 1;
+    FindModel(c, cheap).prices = {0.1, 0.1, 0.1};
+    FindModel(c, "other-model").tier = 1;
+    FindModel(c, "other-model").prices = {1, 1, 1};
     config::Profile profile;
     profile.name = "auto";
     profile.thresholds = {};
@@ -205,8 +202,8 @@ TEST_F(ResilienceTest, ActiveHealthChecksMarkADeadUpstreamDownWithoutTraffic) {
 TEST_F(ResilienceTest, OneUpstreamOfThreeDeadEveryAutoRequestStillSucceeds) {
   StartWithSecondUpstream({}, [&](config::Config& c) {
     RouteBetween(c, "dead-model");  // the cheapest is on the dead upstream
-    Find(c, "gpt-4o-mini").tier = 1;
-    Find(c, "gpt-4o-mini").prices = {0.5, 0.5, 0.5};
+    FindModel(c, "gpt-4o-mini").tier = 1;
+    FindModel(c, "gpt-4o-mini").prices = {0.5, 0.5, 0.5};
   });
   std::vector<std::future<Reply>> replies;
   for (int i = 0; i < 30; ++i)
