@@ -16,6 +16,15 @@ stop() {
   wait "$pid" 2>/dev/null || true
 }
 
+# stop_all: stops every "name:pid" of the caller's `pids` array, the last started first.
+stop_all() {
+  local i entry
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    entry="${pids[i]}"
+    stop "${entry%%:*}" "${entry##*:}"
+  done
+}
+
 # wait_for_line FILE SED_EXPR PID WHAT: prints the first capture of SED_EXPR in FILE once it
 # appears; fails if PID exits first or after STARTUP_TIMEOUT_S. Polls (50 ms steps): the
 # processes print the line once they listen, and there is nothing else to await.

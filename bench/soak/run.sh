@@ -69,12 +69,9 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/switchyard-soak.XXXXXX")" || die "mktemp fail
 pids=()  # "name:pid", stopped in reverse order
 forget_last() { pids=("${pids[@]:0:${#pids[@]}-1}"); }  # the last one started has ended
 cleanup() {
-  local rc=$? i entry
+  local rc=$?
   trap - EXIT INT TERM
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    entry="${pids[i]}"
-    stop "${entry%%:*}" "${entry##*:}"
-  done
+  stop_all
   if [[ "${KEEP_WORK:-0}" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
   exit "$rc"
 }

@@ -68,12 +68,9 @@ show_logs=0
 
 
 cleanup() {
-  local rc=$? i entry
+  local rc=$?
   trap - EXIT INT TERM
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    entry="${pids[i]}"
-    stop "${entry%%:*}" "${entry##*:}"
-  done
+  stop_all
   if ((rc != 0 && rc != SKIP)) || ((show_logs)); then
     for f in cloud.out edge.out proxy.err prometheus.log; do
       [[ -s "$work/$f" ]] || continue

@@ -63,12 +63,9 @@ forget() {  # forget PID: it was stopped already
   pids=("${keep[@]}")
 }
 cleanup() {
-  local rc=$? i entry
+  local rc=$?
   trap - EXIT INT TERM
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    entry="${pids[i]}"
-    stop "${entry%%:*}" "${entry##*:}"
-  done
+  stop_all
   if ((rc != 0 && rc != SKIP)); then
     for f in proxy.err cloud.out faulty.out; do
       [[ -s "$work/$f" ]] || continue
