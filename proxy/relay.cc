@@ -4,8 +4,7 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -72,41 +71,58 @@ bool ForwardsRequestHeader(const http::fields::value_type& field) {
 
 bool RelaysResponseHeader(const http::fields::value_type& field) {
   const http::field f = field.name();
-  return !IsHopByHop(f) && f != http::field::set_cookie && f != http::field::server &&
-         !beast::iequals(field.name_string(), "x-request-id");
+  if (IsHopByHop(f) || f == http::field::set_cookie || f == http::field::server) return false;
+  // The proxy's own fields: they say where this request went, not where the upstream's went
+  // (an upstream may be another switchyard).
+  const std::string_view name = field.name_string();
+  return !beast::iequals(name, "x-request-id") && !beast::iequals(name, "x-upstream-request-id") &&
+         !(name.size() > 13 && beast::iequals(name.substr(0, 13), "x-switchyard-"));
 }
 
 std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_length) {
   const UpstreamRuntime& up = ctx.runtime->upstreams()[ctx.model->config->upstream_index];
   const std::string_view target = ctx.request.target();
+  std::string head;
+  head.reserve(512 + up.fixed_headers.size() + target.size());
   // "/v1/chat/completions?x" -> "<prefix>/chat/completions?x"
-  std::string head = fmt::format("POST {}{} HTTP/1.1\r\n", up.config->url.path_prefix,
-                                 target.substr(3));
+  head += "POST ";
+  head += up.config->url.path_prefix;
+  head += target.substr(3);
+  head += " HTTP/1.1\r\n";
   head += up.fixed_headers;
   for (const auto& field : ctx.request)
-    if (ForwardsRequestHeader(field) && !up.SetsHeader(field.name_string()))
-      fmt::format_to(std::back_inserter(head), "{}: {}\r\n", field.name_string(), field.value());
-  fmt::format_to(std::back_inserter(head), "x-request-id: {}\r\nContent-Length: {}\r\n\r\n",
-                 ctx.request_id, content_length);
+    if (ForwardsRequestHeader(field) && !up.SetsHeader(field.name_string())) {
+      head += field.name_string();
+      head += ": ";
+      head += field.value();
+      head += "\r\n";
+    }
+  char length[24];
+  const auto length_end = std::to_chars(length, length + sizeof length, content_length).ptr;
+  head += "x-request-id: ";
+  head += ctx.request_id;
+  head += "\r\nContent-Length: ";
+  head.append(length, length_end);
+  head += "\r\n\r\n";
   return head;
 }
 
-template <class Message>
-static void CopyResponseHeaders(const http::response_header<>& from, Message& to,
-                                RequestContext& ctx) {
+// The upstream's response fields the client gets, then the proxy's own.
+static void AddResponseHeaders(const http::response_header<>& from, ResponseHead& to,
+                               RequestContext& ctx) {
   for (const auto& field : from)
-    if (RelaysResponseHeader(field)) to.insert(field.name_string(), field.value());
-  if (auto id = from.find("x-request-id"); id != from.end())
-    to.set("x-upstream-request-id", id->value());
-  to.set("x-request-id", ctx.request_id);
+    if (RelaysResponseHeader(field)) to.Add(field.name_string(), field.value());
+  if (auto id = from.find("x-request-id"); id != from.end()) to.Add("x-upstream-request-id", id->value());
+  to.Add("x-request-id", ctx.request_id);
   ctx.keep_alive = ctx.keep_alive && !ctx.worker.draining();  // a drain may have begun since
   if (ctx.profile) {  // say where routing sent it
-    to.set("x-switchyard-model", ctx.model->config->name);
-    to.set("x-switchyard-upstream", ctx.model->config->upstream);
-    to.set("x-switchyard-tier", std::to_string(ctx.model->config->tier));
-    to.set("x-switchyard-score", fmt::format("{:.4f}", ctx.score));
+    char score[16];
+    const auto end = std::to_chars(score, score + sizeof score, ctx.score, std::chars_format::fixed, 4).ptr;
+    to.Add("x-switchyard-model", ctx.model->config->name);
+    to.Add("x-switchyard-upstream", ctx.model->config->upstream);
+    to.Add("x-switchyard-tier", std::to_string(ctx.model->config->tier));
+    to.Add("x-switchyard-score", {score, static_cast<std::size_t>(end - score)});
   }
-  to.keep_alive(ctx.keep_alive);
 }
 
 static bool IsEventStream(const http::response_header<>& head) {
@@ -147,16 +163,16 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
       ctx.generated_overflow +=
           accounting::AppendGeneratedText(body, &ctx.generated_text, kMaxGeneratedText);
   }
-  http::response<http::string_body> res{parser.get().result(), 11};
-  CopyResponseHeaders(parser.get().base(), res, ctx);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  ctx.status = res.result_int();
+  ctx.status = parser.get().result_int();
+  ResponseHead res(ctx.status);
+  AddResponseHeaders(parser.get().base(), res, ctx);
+  const std::string& res_head = res.Finish(ctx.keep_alive, body.size());
   if (ctx.status >= 400) ctx.error_code = fmt::format("upstream_status_{}", ctx.status);
   const bool reusable = parser.get().keep_alive();
   ctx.first_byte = Clock::now();
   ctx.client.expires_after(timeouts.idle);
-  auto [ec, n] = co_await http::async_write(ctx.client, res, kAwait);
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(res_head), asio::buffer(body)};
+  auto [ec, n] = co_await asio::async_write(ctx.client, buffers, kAwait);
   ctx.bytes_out += n;
   if (ec) ctx.client_gone = true;
   co_return reusable;
@@ -170,6 +186,24 @@ static std::string_view NoteStreamEvents(RequestContext& ctx, std::string_view e
                                 kMaxGeneratedText};
   return accounting::StreamEvents(events, ctx.hide_usage_chunk, notes, scratch);
 }
+
+// One chunk of chunked transfer coding: its size line, the data, CRLF.
+class ChunkFrame {
+ public:
+  explicit ChunkFrame(std::size_t size) {
+    char* end = std::to_chars(line_, line_ + sizeof line_ - 2, size, 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    line_size_ = static_cast<std::size_t>(end - line_);
+  }
+  std::array<asio::const_buffer, 3> Around(std::string_view data) const {
+    return {asio::buffer(line_, line_size_), asio::buffer(data), asio::buffer("\r\n", 2)};
+  }
+
+ private:
+  char line_[20];
+  std::size_t line_size_;
+};
 
 // Writes one chunk to the client; false when the client is gone.
 template <class Buffers>
@@ -187,13 +221,12 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
                                          upstream::HeadParser& head,
                                          const config::UpstreamTimeouts& timeouts,
                                          Clock::time_point deadline) {
-  http::response<http::empty_body> res{head.get().result(), 11};
-  CopyResponseHeaders(head.get().base(), res, ctx);
-  res.chunked(true);
-  ctx.status = res.result_int();
-  http::response_serializer<http::empty_body> serializer{res};
+  ctx.status = head.get().result_int();
+  ResponseHead res(ctx.status);
+  AddResponseHeaders(head.get().base(), res, ctx);
+  const std::string& res_head = res.FinishChunked(ctx.keep_alive);
   ctx.client.expires_after(timeouts.idle);
-  auto [hec, hn] = co_await http::async_write_header(ctx.client, serializer, kAwait);
+  auto [hec, hn] = co_await asio::async_write(ctx.client, asio::buffer(res_head), kAwait);
   ctx.bytes_out += hn;
   if (hec) {
     ctx.client_gone = true;
@@ -223,7 +256,8 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
     const std::string_view relayed = NoteStreamEvents(ctx, events, scratch);
     if (!relayed.empty()) {
       if (ctx.first_byte == Clock::time_point{}) ctx.first_byte = Clock::now();
-      const auto chunk = http::make_chunk(asio::buffer(relayed));
+      const ChunkFrame frame(relayed.size());
+      const auto chunk = frame.Around(relayed);
       if (!co_await WriteToClient(ctx, chunk, timeouts.idle))
         co_return false;  // the connection is dropped, which cancels the upstream request
     }
@@ -240,11 +274,12 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
     tail += openai::ErrorEvent(upstream::ToApiError(failure, ctx.model->config->upstream));
   }
   if (!tail.empty()) {
-    const auto chunk = http::make_chunk(asio::buffer(tail));
+    const ChunkFrame frame(tail.size());
+    const auto chunk = frame.Around(tail);
     if (!co_await WriteToClient(ctx, chunk, timeouts.idle)) co_return false;
   }
-  const auto last = http::make_chunk_last();
-  co_await WriteToClient(ctx, last, timeouts.idle);
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  co_await WriteToClient(ctx, asio::buffer(kLastChunk), timeouts.idle);
   co_return !failure && parser.get().keep_alive();
 }
 

@@ -2,7 +2,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/status.hpp>
+#include <array>
+#include <charconv>
 
 #include "proxy/server.h"
 
@@ -14,19 +17,57 @@ namespace http = boost::beast::http;
 // A client that takes no bytes for this long is gone.
 static constexpr std::chrono::seconds kClientWriteTimeout{30};
 
+ResponseHead::ResponseHead(unsigned status) : status_(status) {
+  const http::status known = http::int_to_status(status);
+  // An empty reason phrase is valid HTTP; Beast's "<unknown-status>" is not a reason.
+  const std::string_view reason = known == http::status::unknown ? "" : http::obsolete_reason(known);
+  text_.reserve(512);
+  text_ += "HTTP/1.1 ";
+  text_ += std::to_string(status);
+  text_ += ' ';
+  text_ += reason;
+  text_ += "\r\n";
+}
+
+void ResponseHead::Add(std::string_view name, std::string_view value) {
+  text_ += name;
+  text_ += ": ";
+  text_ += value;
+  text_ += "\r\n";
+}
+
+const std::string& ResponseHead::Finish(bool keep_alive, std::size_t content_length) {
+  if (status_ >= 200 && status_ != 204 && status_ != 304) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, content_length).ptr;
+    Add("Content-Length", {digits, static_cast<std::size_t>(end - digits)});
+  }
+  if (!keep_alive) Add("Connection", "close");
+  text_ += "\r\n";
+  return text_;
+}
+
+const std::string& ResponseHead::FinishChunked(bool keep_alive) {
+  Add("Transfer-Encoding", "chunked");
+  if (!keep_alive) Add("Connection", "close");
+  text_ += "\r\n";
+  return text_;
+}
+
 asio::awaitable<void> Respond(RequestContext& ctx, Reply reply) {
-  http::response<http::string_body> res{reply.status, 11};
-  res.set(http::field::content_type, reply.content_type);
-  res.set("x-request-id", ctx.request_id);
-  if (!reply.should_retry) res.set("x-should-retry", "false");
+  ResponseHead head(static_cast<unsigned>(reply.status));
+  head.Add("Content-Type", reply.content_type);
+  head.Add("x-request-id", ctx.request_id);
+  if (!reply.should_retry) head.Add("x-should-retry", "false");
   ctx.keep_alive = ctx.keep_alive && !ctx.worker.draining();  // a drain may have begun since
-  res.keep_alive(ctx.keep_alive);
-  res.body() = std::move(reply.body);
-  res.prepare_payload();
-  if (ctx.request.method() == http::verb::head) res.body().clear();  // the length stays
-  ctx.status = res.result_int();
+  const std::string& text = head.Finish(ctx.keep_alive, reply.body.size());
+  // HEAD: the length of the body it would have had, and no body.
+  const std::string_view body =
+      ctx.request.method() == http::verb::head ? std::string_view() : reply.body;
+  ctx.status = static_cast<unsigned>(reply.status);
   ctx.client.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await http::async_write(ctx.client, res, asio::as_tuple(asio::use_awaitable));
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(text), asio::buffer(body)};
+  auto [ec, n] = co_await asio::async_write(ctx.client, buffers, asio::as_tuple(asio::use_awaitable));
   ctx.bytes_out += n;
   if (ec) ctx.client_gone = true;
 }

@@ -11,6 +11,24 @@
 
 namespace switchyard {
 
+// A response head for the client, built as text in one string. Beast's serializer walks its
+// nested buffer views per field and per byte range: about 19k instructions for a small
+// response, a fifth of a proxied request's whole cost (callgrind).
+class ResponseHead {
+ public:
+  explicit ResponseHead(unsigned status);
+  // Names and values come from a parsed message or from the proxy: no CR or LF in them.
+  void Add(std::string_view name, std::string_view value);
+  // Ends the head with its framing: a Content-Length (none for 1xx, 204 and 304, which have
+  // no body) or chunked transfer coding, and Connection: close when the connection ends.
+  const std::string& Finish(bool keep_alive, std::size_t content_length);
+  const std::string& FinishChunked(bool keep_alive);
+
+ private:
+  std::string text_;
+  unsigned status_;
+};
+
 struct Reply {
   boost::beast::http::status status = boost::beast::http::status::ok;
   std::string_view content_type = "application/json";

@@ -30,7 +30,11 @@ std::string RequestIdFor(std::string_view client_value) {
                     });
   if (sane) return std::string(client_value);
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}{:016x}", rng(), rng());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (std::size_t half = 0; half < 32; half += 16)
+    for (std::uint64_t bits = rng(), i = 16; i-- > 0; bits >>= 4) id[half + i] = kHex[bits & 15];
+  return id;
 }
 
 struct Endpoint {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "proxy/relay.h"
+#include "proxy/respond.h"
 #include "proxy/session.h"
 
 namespace switchyard {
@@ -42,6 +43,33 @@ TEST(RelayHeadersTest, RelaysRateLimitHeadersButNotHopByHopOnes) {
   EXPECT_FALSE(Relays("Connection"));
   EXPECT_FALSE(Relays("Set-Cookie"));
   EXPECT_FALSE(Relays("x-request-id"));  // ours replaces it; theirs becomes x-upstream-request-id
+}
+
+TEST(RelayHeadersTest, DropsTheProxysOwnFieldsFromAnUpstreamThatIsAnotherProxy) {
+  for (auto name : {"x-upstream-request-id", "X-Switchyard-Model", "x-switchyard-score",
+                    "x-switchyard-tier", "x-switchyard-upstream"})
+    EXPECT_FALSE(Relays(name)) << name;
+  EXPECT_TRUE(Relays("x-switchyard"));
+}
+
+TEST(ResponseHeadTest, FramesABodyWithItsLengthAndClosesWhenAsked) {
+  ResponseHead head(200);
+  head.Add("Content-Type", "application/json");
+  EXPECT_EQ(head.Finish(/*keep_alive=*/true, 42),
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 42\r\n\r\n");
+  ResponseHead closing(429);
+  EXPECT_EQ(closing.Finish(/*keep_alive=*/false, 0),
+            "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+TEST(ResponseHeadTest, NoLengthForStatusesWithoutABodyAndChunkedForStreams) {
+  EXPECT_EQ(ResponseHead(204).Finish(true, 0), "HTTP/1.1 204 No Content\r\n\r\n");
+  EXPECT_EQ(ResponseHead(304).Finish(true, 0), "HTTP/1.1 304 Not Modified\r\n\r\n");
+  ResponseHead stream(200);
+  stream.Add("Content-Type", "text/event-stream");
+  EXPECT_EQ(stream.FinishChunked(true),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(ResponseHead(597).Finish(true, 0), "HTTP/1.1 597 \r\nContent-Length: 0\r\n\r\n");
 }
 
 TEST(RequestIdTest, KeepsASaneClientIdAndGeneratesOtherwise) {
