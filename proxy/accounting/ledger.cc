@@ -78,12 +78,25 @@ constexpr const char* kAddSpend =
     "ON CONFLICT (day_ms, key_id, tenant) DO UPDATE SET "
     "cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd";
 
-constexpr const char* kInsert =
-    "INSERT INTO requests (time_ms, request_id, key_id, tenant, profile, upstream, model, tier, "
-    "score, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, usage_source, "
-    "cost_nano_usd, baseline_cost_nano_usd, duration_ms, ttft_ms, status, error_kind) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20)";
+constexpr int kColumns = 20;
+// Rows per INSERT statement in a full batch: one statement's step, reset and halt cost about as
+// much as binding and inserting a row, so a batch inserts this many at a time.
+constexpr int kRowsPerInsert = 16;
+
+// INSERT INTO requests (...) VALUES (?, ..., ?), ... for `rows` rows, with the parameters
+// numbered in order (row r's column c is parameter r * kColumns + c + 1).
+std::string InsertSql(int rows) {
+  std::string sql =
+      "INSERT INTO requests (time_ms, request_id, key_id, tenant, profile, upstream, model, tier, "
+      "score, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, usage_source, "
+      "cost_nano_usd, baseline_cost_nano_usd, duration_ms, ttft_ms, status, error_kind) VALUES ";
+  for (int r = 0; r < rows; ++r) {
+    sql += r ? ",(" : "(";
+    for (int c = 0; c < kColumns; ++c) sql += c ? ",?" : "?";
+    sql += ')';
+  }
+  return sql;
+}
 
 void SetUpSchema(sqlite3* db, const std::string& path) {
   // WAL is a property of the file: readers never block the writer, nor it them.
@@ -118,27 +131,29 @@ int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
   return sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
 }
 
-bool BindRow(sqlite3_stmt* s, const LedgerRow& r) {
-  int rc = sqlite3_bind_int64(s, 1, r.time_ms);
-  rc |= BindText(s, 2, r.request_id);
-  rc |= BindText(s, 3, r.key_id);
-  rc |= BindText(s, 4, r.tenant);
-  rc |= BindText(s, 5, r.profile);
-  rc |= BindText(s, 6, r.upstream);
-  rc |= BindText(s, 7, r.model);
-  rc |= sqlite3_bind_int(s, 8, r.tier);
-  rc |= sqlite3_bind_double(s, 9, r.score);
-  rc |= sqlite3_bind_int64(s, 10, r.prompt_tokens);
-  rc |= sqlite3_bind_int64(s, 11, r.cached_tokens);
-  rc |= sqlite3_bind_int64(s, 12, r.completion_tokens);
-  rc |= sqlite3_bind_int64(s, 13, r.reasoning_tokens);
-  rc |= sqlite3_bind_text(s, 14, UsageSourceName(r.usage_source), -1, SQLITE_STATIC);
-  rc |= sqlite3_bind_int64(s, 15, r.cost_nano_usd);
-  rc |= sqlite3_bind_int64(s, 16, r.baseline_cost_nano_usd);
-  rc |= sqlite3_bind_double(s, 17, r.duration_ms);
-  rc |= sqlite3_bind_double(s, 18, r.ttft_ms);
-  rc |= sqlite3_bind_int(s, 19, r.status);
-  rc |= BindText(s, 20, r.error_kind);
+// Binds `r` as the row-th row of an insert statement (0-based).
+bool BindRow(sqlite3_stmt* s, int row, const LedgerRow& r) {
+  const int o = row * kColumns;
+  int rc = sqlite3_bind_int64(s, o + 1, r.time_ms);
+  rc |= BindText(s, o + 2, r.request_id);
+  rc |= BindText(s, o + 3, r.key_id);
+  rc |= BindText(s, o + 4, r.tenant);
+  rc |= BindText(s, o + 5, r.profile);
+  rc |= BindText(s, o + 6, r.upstream);
+  rc |= BindText(s, o + 7, r.model);
+  rc |= sqlite3_bind_int(s, o + 8, r.tier);
+  rc |= sqlite3_bind_double(s, o + 9, r.score);
+  rc |= sqlite3_bind_int64(s, o + 10, r.prompt_tokens);
+  rc |= sqlite3_bind_int64(s, o + 11, r.cached_tokens);
+  rc |= sqlite3_bind_int64(s, o + 12, r.completion_tokens);
+  rc |= sqlite3_bind_int64(s, o + 13, r.reasoning_tokens);
+  rc |= sqlite3_bind_text(s, o + 14, UsageSourceName(r.usage_source), -1, SQLITE_STATIC);
+  rc |= sqlite3_bind_int64(s, o + 15, r.cost_nano_usd);
+  rc |= sqlite3_bind_int64(s, o + 16, r.baseline_cost_nano_usd);
+  rc |= sqlite3_bind_double(s, o + 17, r.duration_ms);
+  rc |= sqlite3_bind_double(s, o + 18, r.ttft_ms);
+  rc |= sqlite3_bind_int(s, o + 19, r.status);
+  rc |= BindText(s, o + 20, r.error_kind);
   return rc == SQLITE_OK;  // SQLITE_OK is 0
 }
 
@@ -181,7 +196,7 @@ struct Ledger::Impl {
   std::string path;
   std::chrono::milliseconds flush_interval{};
   DbPtr db;  // declared before the statements, so it is closed after them
-  StmtPtr insert, add_spend, begin, commit, rollback;
+  StmtPtr insert, insert_many, add_spend, begin, commit, rollback;  // insert_many: kRowsPerInsert rows
 
   // One commit attempt at a time (the writer thread, or callers after Close). Guards db, the
   // statements, in_flight and the log state below.
@@ -220,9 +235,12 @@ struct Ledger::Impl {
 bool Ledger::Impl::WriteInFlight(std::string* error) {
   sqlite3* h = db.get();
   bool ok = Run(begin.get());
-  for (auto it = in_flight.begin(); ok && it != in_flight.end(); ++it) {
-    ok = BindRow(insert.get(), *it) && Run(insert.get());
+  std::size_t i = 0;
+  for (; ok && in_flight.size() - i >= kRowsPerInsert; i += kRowsPerInsert) {
+    for (int row = 0; ok && row < kRowsPerInsert; ++row) ok = BindRow(insert_many.get(), row, in_flight[i + row]);
+    ok = ok && Run(insert_many.get());
   }
+  for (; ok && i < in_flight.size(); ++i) ok = BindRow(insert.get(), 0, in_flight[i]) && Run(insert.get());
   if (ok) {
     for (const auto& [group, cost] : SpendByDay(in_flight)) {
       const auto& [day, key_id, tenant] = group;
@@ -320,7 +338,8 @@ std::unique_ptr<Ledger> Ledger::Open(const std::string& path,
   impl->db = OpenDb(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   sqlite3* db = impl->db.get();
   SetUpSchema(db, path);
-  impl->insert = Prepare(db, path, kInsert);
+  impl->insert = Prepare(db, path, InsertSql(1).c_str());
+  impl->insert_many = Prepare(db, path, InsertSql(kRowsPerInsert).c_str());
   impl->add_spend = Prepare(db, path, kAddSpend);
   impl->begin = Prepare(db, path, "BEGIN IMMEDIATE");
   impl->commit = Prepare(db, path, "COMMIT");

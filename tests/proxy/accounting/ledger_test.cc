@@ -176,6 +176,41 @@ TEST_F(LedgerTest, RowsSurviveCloseAndReopenWithEveryFieldIntact) {
   EXPECT_EQ(Db(path_).Int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 }
 
+TEST_F(LedgerTest, ABatchInsertedManyRowsAtATimeKeepsEveryFieldOfEveryRowInOrder) {
+  // 37 rows: two statements of several rows each, then rows one at a time.
+  std::vector<LedgerRow> sent;
+  for (int i = 0; i < 37; ++i) {
+    LedgerRow r;
+    r.time_ms = kNov1 + 1000 - i;
+    r.request_id = "req-" + std::to_string(i);
+    r.key_id = "key-" + std::to_string(i % 3);
+    r.tenant = "tenant-" + std::to_string(i % 4);
+    r.profile = i % 2 ? "auto" : "";
+    r.upstream = "up-" + std::to_string(i % 5);
+    r.model = "model-" + std::to_string(i);
+    r.tier = i % 3 + 1;
+    r.score = i / 64.0;
+    r.prompt_tokens = 100 + i;
+    r.cached_tokens = i;
+    r.completion_tokens = 200 + i;
+    r.reasoning_tokens = 2 * i;
+    r.usage_source = static_cast<UsageSource>(i % 3);
+    r.cost_nano_usd = 1'000 * i + 7;
+    r.baseline_cost_nano_usd = 3'000 * i;
+    r.duration_ms = 10.5 + i;
+    r.ttft_ms = i % 2 ? -1 : 2.25 * i;
+    r.status = i % 7 ? 200 : 502;
+    r.error_kind = i % 7 ? "" : "upstream_reset";
+    sent.push_back(r);
+  }
+  auto ledger = Ledger::Open(path_, hours(1));
+  for (const LedgerRow& r : sent) ledger->Append(r);
+  ledger->Flush();
+  const std::vector<LedgerRow> rows = Db(path_).Rows();
+  ASSERT_EQ(rows.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(Fields(rows[i]), Fields(sent[i])) << i;
+}
+
 TEST_F(LedgerTest, FlushMakesRowsVisibleToASecondConnection) {
   auto ledger = Ledger::Open(path_, hours(1));
   for (int i = 0; i < 5; ++i) ledger->Append(Row(kNov1 + i, "k", "t", "m", "u", 10));
