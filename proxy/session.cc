@@ -4,7 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <array>
 #include <random>
 
@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "proxy/accounting/spend_report.h"
+#include "proxy/http_read.h"
 #include "proxy/pipeline.h"
 #include "proxy/respond.h"
 #include "proxy/server.h"
@@ -332,13 +333,13 @@ asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
     parser.header_limit(static_cast<std::uint32_t>(listener.max_header_bytes));
     parser.body_limit(listener.max_body_bytes);
     stream.expires_after(listener.header_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kAwait);
+    auto [ec, n] = co_await ReadHttp(stream, buffer, parser, ReadUntil::kHeader);
     if (!ec && parser.get()[http::field::expect] == "100-continue") {
       // curl sends large bodies only after this (or after waiting a second for it).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       std::tie(ec, n) = co_await asio::async_write(stream, asio::buffer(kContinue), kAwait);
     }
-    if (!ec) std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kAwait);
+    if (!ec) std::tie(ec, n) = co_await ReadHttp(stream, buffer, parser, ReadUntil::kMessage);
     if (ec == http::error::end_of_stream || ec == asio::error::eof) break;
     if (ec) {
       if (!Answerable(ec)) break;  // the connection itself failed: nobody to answer

@@ -7,13 +7,16 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <memory>
 #include <variant>
 
+#include "proxy/http_read.h"
+
 namespace switchyard::upstream {
+
+using switchyard::ReadUntil;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -37,19 +40,8 @@ class Connection {
     return std::visit([&](auto& s) { return asio::async_write(s, b, kAwait); }, stream_);
   }
   template <class Parser>
-  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> ReadHeader(Parser& p) {
-    return std::visit([&](auto& s) { return beast::http::async_read_header(s, buffer_, p, kAwait); },
-                      stream_);
-  }
-  template <class Parser>
-  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> ReadSome(Parser& p) {
-    return std::visit([&](auto& s) { return beast::http::async_read_some(s, buffer_, p, kAwait); },
-                      stream_);
-  }
-  template <class Parser>
-  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> Read(Parser& p) {
-    return std::visit([&](auto& s) { return beast::http::async_read(s, buffer_, p, kAwait); },
-                      stream_);
+  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> Read(Parser& p, ReadUntil until) {
+    return std::visit([&](auto& s) { return ReadHttp(s, buffer_, p, until); }, stream_);
   }
 
   // Bytes already read past the previous response: a reusable connection has none.

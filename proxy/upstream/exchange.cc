@@ -45,11 +45,11 @@ asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTim
     c->ExpiresAfter(Budget(timeouts.first_byte, deadline, total_first));
     auto [wec, written] = co_await c->Write(request.buffers());
     error_code ec = wec;
-    if (!ec) std::tie(ec, std::ignore) = co_await c->ReadHeader(*head);
+    if (!ec) std::tie(ec, std::ignore) = co_await c->Read(*head, ReadUntil::kHeader);
     while (!ec && head->get().result_int() / 100 == 1) {  // 100 Continue, 103 Early Hints
       head.emplace();
       head->body_limit(kMaxUpstreamBody);
-      std::tie(ec, std::ignore) = co_await c->ReadHeader(*head);
+      std::tie(ec, std::ignore) = co_await c->Read(*head, ReadUntil::kHeader);
     }
     if (!ec) {
       ++c->requests;

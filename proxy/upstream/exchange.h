@@ -58,7 +58,7 @@ asio::awaitable<Failure> ReadBodySome(Connection& connection, Parser& parser,
                                       Clock::time_point deadline) {
   bool total_first = false;
   connection.ExpiresAfter(Budget(timeouts.idle, deadline, total_first));
-  auto [ec, n] = co_await connection.ReadSome(parser);
+  auto [ec, n] = co_await connection.Read(parser, ReadUntil::kSome);
   if (ec == beast::http::error::need_buffer) ec = {};
   co_return BodyReadFailure(ec, total_first, timeouts);
 }
