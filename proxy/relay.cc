@@ -143,7 +143,7 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
                                         upstream::HeadParser& head,
                                         const config::UpstreamTimeouts& timeouts,
                                         Clock::time_point deadline) {
-  http::response_parser<http::string_body> parser{std::move(head)};
+  http::response_parser<openai::PaddedStringBody> parser{std::move(head)};
   parser.body_limit(upstream::kMaxUpstreamBody);
   while (!parser.is_done()) {
     upstream::Failure failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);

@@ -5,7 +5,6 @@
 
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,6 +15,7 @@
 #include "proxy/accounting/budgets.h"
 #include "proxy/accounting/usage.h"
 #include "proxy/metrics/metrics.h"
+#include "proxy/openai/padded_body.h"
 #include "proxy/openai/request.h"
 #include "proxy/runtime.h"
 #include "proxy/server.h"
@@ -24,7 +24,7 @@ namespace switchyard {
 
 struct RequestContext {
   RequestContext(Worker& w, boost::beast::tcp_stream& c, std::shared_ptr<WorkerRuntime> l,
-                 boost::beast::http::request<boost::beast::http::string_body> r)
+                 boost::beast::http::request<openai::PaddedStringBody> r)
       : worker(w),
         client(c),
         local(std::move(l)),
@@ -39,7 +39,7 @@ struct RequestContext {
   // change them under the request.
   std::shared_ptr<WorkerRuntime> local;
   const Runtime* runtime;  // local->runtime
-  boost::beast::http::request<boost::beast::http::string_body> request;
+  boost::beast::http::request<openai::PaddedStringBody> request;
   std::chrono::steady_clock::time_point start;
   std::int64_t start_ms;  // wall clock, Unix epoch ms, for the ledger
   Route route = Route::kOther;

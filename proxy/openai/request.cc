@@ -5,12 +5,15 @@
 #include <simdjson.h>
 
 #include "proxy/openai/json_nesting.h"
+#include "proxy/openai/padded_body.h"
 
 namespace switchyard::openai {
 
 namespace ondemand = simdjson::ondemand;
 
-void ReservePadding(std::string& body) { body.reserve(body.size() + simdjson::SIMDJSON_PADDING); }
+static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
+
+void ReservePadding(std::string& body) { body.reserve(body.size() + kJsonPadding); }
 
 static ondemand::parser& ThreadParser() {
   thread_local ondemand::parser parser;

@@ -44,7 +44,8 @@ struct RequestLimits {
   std::size_t max_depth = 128;      // arrays and objects nested in one another ({} is 1 deep)
 };
 
-// Grows `body`'s capacity so simdjson may read past its end (it needs SIMDJSON_PADDING).
+// Grows `body`'s capacity so simdjson may read past its end (it needs SIMDJSON_PADDING); a
+// body read with PaddedStringBody (padded_body.h) has the room already.
 void ReservePadding(std::string& body);
 
 // Parses `body` (whose capacity ReservePadding has grown). Errors are 400s in OpenAI's shape:

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "proxy/http_read.h"
+#include "proxy/openai/padded_body.h"
 
 namespace switchyard {
 namespace {
@@ -153,6 +154,26 @@ TEST_F(HttpReadTest, ReadingSomeOfAChunkedBodyYieldsEachChunkAndNeedBufferWhenTh
     ASSERT_TRUE(!some || some == http::error::need_buffer) << some.message();
   }
   EXPECT_EQ(body, "firstsecond");
+}
+
+TEST_F(HttpReadTest, APaddedBodyHasRoomForSimdjsonWithOrWithoutALength) {
+  Send(kPost);
+  http::request_parser<openai::PaddedStringBody> sized;
+  auto [ec, n] = Read(sized, ReadUntil::kMessage);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(sized.get().body(), "hello");
+  EXPECT_GE(sized.get().body().capacity(), 5 + openai::kJsonPadding);
+
+  const std::string chunk(100, 'x');
+  Send("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  // Two chunks: a plain string's growth would leave its capacity at exactly 200.
+  for (int i = 0; i < 2; ++i) Send("64\r\n" + chunk + "\r\n");
+  Send("0\r\n\r\n");
+  http::request_parser<openai::PaddedStringBody> chunked;
+  std::tie(ec, n) = Read(chunked, ReadUntil::kMessage);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(chunked.get().body(), chunk + chunk);
+  EXPECT_GE(chunked.get().body().capacity(), 200 + openai::kJsonPadding);
 }
 
 }  // namespace

@@ -429,8 +429,8 @@ TEST_F(LedgerTest, TheDailyRollupAddsUpToTheRowsOverManyBatches) {
     for (int batch = 0; batch < 20; ++batch) {
       for (int i = 0; i < 50; ++i) {
         const std::int64_t t = kNov1 + (batch * 50 + i) * (kDay / 300);  // over three days
-        ledger->Append(Row(t, "k" + std::to_string(i % 3), "t" + std::to_string(i % 2), "m", "u",
-                           i + 1));
+        const std::string key[] = {"k0", "k1", "k2"}, tenant[] = {"t0", "t1"};
+        ledger->Append(Row(t, key[i % 3], tenant[i % 2], "m", "u", i + 1));
       }
       ledger->Flush();  // one commit, with its upserts, per batch
     }
