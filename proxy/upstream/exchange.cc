@@ -51,6 +51,9 @@ asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTim
       head->body_limit(kMaxUpstreamBody);
       std::tie(ec, std::ignore) = co_await c->Read(*head, ReadUntil::kHeader);
     }
+    // Beast takes any three digits; a status HTTP does not define cannot be relayed.
+    if (!ec && (head->get().result_int() < 200 || head->get().result_int() > 599))
+      ec = http::error::bad_status;
     if (!ec) {
       ++c->requests;
       co_return c;

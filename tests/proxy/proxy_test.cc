@@ -1,5 +1,11 @@
 // The proxy end to end on real sockets (see proxy_fixture.h).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+
 #include "proxy/sse.h"
+#include "proxy/upstream/connection.h"
 #include "tests/proxy/proxy_fixture.h"
 
 namespace switchyard::testing {
@@ -157,6 +163,64 @@ TEST_F(ProxyTest, AnswersASlowUpstreamWith504NamingTheTimeout) {
   Reply r = Post(kChat, {{"x-mock-latency-ms", "3000"}});
   ExpectOpenAiError(r, 504, "upstream_first_byte_timeout");
   EXPECT_NE(r.body.find("first_byte"), std::string::npos);
+}
+
+// An upstream that answers every request with the same bytes, then closes.
+class CannedUpstream {
+ public:
+  explicit CannedUpstream(std::string response) : response_(std::move(response)) {
+    boost::asio::co_spawn(io_, Accept(), boost::asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~CannedUpstream() {
+    io_.stop();
+    thread_.join();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/v1", acceptor_.local_endpoint().port()); }
+
+ private:
+  boost::asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(upstream::kAwait);
+      if (ec) co_return;
+      boost::asio::co_spawn(io_, Answer(std::move(socket)), boost::asio::detached);
+    }
+  }
+  boost::asio::awaitable<void> Answer(boost::asio::ip::tcp::socket socket) {
+    boost::beast::flat_buffer buffer;
+    boost::beast::http::request<boost::beast::http::string_body> request;
+    auto [ec, n] = co_await boost::beast::http::async_read(socket, buffer, request, upstream::kAwait);
+    if (!ec) co_await boost::asio::async_write(socket, boost::asio::buffer(response_), upstream::kAwait);
+    boost::system::error_code ignored;
+    socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_{io_, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  std::string response_;
+  std::thread thread_;
+};
+
+TEST_F(ProxyTest, AStatusHttpDoesNotDefineIsABadResponse) {
+  for (const char* status : {"099 Odd", "000 Odd", "600 Odd"}) {
+    CannedUpstream upstream(fmt::format(
+        "HTTP/1.1 {}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}", status));
+    StartProxy("", "", upstream.url());
+    const Reply r = Post(kChat);
+    EXPECT_EQ(r.status, 502u) << status << ": " << r.body;
+    EXPECT_NE(r.body.find("malformed response"), std::string::npos) << status << ": " << r.body;
+    server_.reset();
+  }
+}
+
+TEST_F(ProxyTest, RelaysAStatusBeastHasNoNameForWithItsBody) {
+  CannedUpstream upstream(
+      "HTTP/1.1 529 Site Overloaded\r\nContent-Type: application/json\r\nContent-Length: 9\r\n"
+      "Connection: close\r\n\r\n{\"a\":529}");
+  StartProxy("", "", upstream.url());
+  const Reply r = Post(kChat);  // one candidate, so a 5xx is relayed, not retried
+  EXPECT_EQ(r.status, 529u);
+  EXPECT_EQ(r.body, R"({"a":529})");
 }
 
 TEST_F(ProxyTest, RelaysAnUpstreamBodyLargerThanBeastsDefaultLimit) {
