@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <atomic>
@@ -132,6 +133,10 @@ class Server {
   boost::asio::awaitable<void> CheckHealth(std::shared_ptr<const Runtime> runtime,
                                            std::size_t upstream_index);
   boost::asio::awaitable<void> Accept();
+  // Every 30 s on the admin thread: hands the memory that bursts of large bodies left free in
+  // malloc's heaps back to the OS, which glibc would keep (a burst of 128 KB prompts left
+  // RSS 11 MB higher for good).
+  void TrimFreedMemoryLater();
 
   mutable std::mutex runtime_mutex_;
   std::shared_ptr<const Runtime> runtime_;  // under runtime_mutex_
@@ -141,6 +146,7 @@ class Server {
   // Declared before the workers: requests still account into them while workers are destroyed.
   std::unique_ptr<accounting::Ledger> ledger_;
   boost::asio::thread_pool admin_pool_{1};
+  boost::asio::steady_timer trim_timer_{admin_pool_};  // used on the admin thread only
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::vector<std::thread> threads_;
