@@ -16,8 +16,6 @@
 
 namespace switchyard::upstream {
 
-using switchyard::ReadUntil;
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 inline constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
