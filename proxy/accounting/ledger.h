@@ -66,7 +66,8 @@ class Ledger {
   // and their number is logged to stderr.
   ~Ledger();
 
-  // Queues a row; never blocks on I/O. A failed commit (disk full, file locked by another
+  // Queues a row; never blocks on I/O. The writer commits every flush interval, and sooner
+  // whenever 1,024 rows are waiting. A failed commit (disk full, file locked by another
   // writer for over a second, I/O error) keeps the rows queued in order and retries at the
   // next interval, counted in write_errors() and logged to stderr (path and SQLite's message,
   // never row contents); rows are never dropped, so the queue grows while commits fail.

@@ -211,6 +211,18 @@ TEST_F(LedgerTest, ABatchInsertedManyRowsAtATimeKeepsEveryFieldOfEveryRowInOrder
   for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(Fields(rows[i]), Fields(sent[i])) << i;
 }
 
+TEST_F(LedgerTest, AThousandRowsWaitingAreCommittedBeforeTheIntervalEnds) {
+  auto ledger = Ledger::Open(path_, hours(1));
+  for (int i = 0; i < 1023; ++i) ledger->Append(Row(kNov1 + i, "k", "t", "m", "u", 1));
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(ledger->rows_written(), 0u);  // below the batch size: the interval is an hour
+  ledger->Append(Row(kNov1, "k", "t", "m", "u", 1));
+  for (int i = 0; i < 2000 && ledger->rows_written() == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_EQ(ledger->rows_written(), 1024u);
+  EXPECT_EQ(Count(), 1024);
+}
+
 TEST_F(LedgerTest, FlushMakesRowsVisibleToASecondConnection) {
   auto ledger = Ledger::Open(path_, hours(1));
   for (int i = 0; i < 5; ++i) ledger->Append(Row(kNov1 + i, "k", "t", "m", "u", 10));
