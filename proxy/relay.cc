@@ -91,19 +91,11 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
   head += " HTTP/1.1\r\n";
   head += up.fixed_headers;
   for (const auto& field : ctx.request)
-    if (ForwardsRequestHeader(field) && !up.SetsHeader(field.name_string())) {
-      head += field.name_string();
-      head += ": ";
-      head += field.value();
-      head += "\r\n";
-    }
-  char length[24];
-  const auto length_end = std::to_chars(length, length + sizeof length, content_length).ptr;
-  head += "x-request-id: ";
-  head += ctx.request_id;
-  head += "\r\nContent-Length: ";
-  head.append(length, length_end);
-  head += "\r\n\r\n";
+    if (ForwardsRequestHeader(field) && !up.SetsHeader(field.name_string()))
+      AppendHeaderField(head, field.name_string(), field.value());
+  AppendHeaderField(head, "x-request-id", ctx.request_id);
+  AppendHeaderField(head, "Content-Length", content_length);
+  head += "\r\n";
   return head;
 }
 

@@ -29,19 +29,22 @@ ResponseHead::ResponseHead(unsigned status) : status_(status) {
   text_ += "\r\n";
 }
 
-void ResponseHead::Add(std::string_view name, std::string_view value) {
-  text_ += name;
-  text_ += ": ";
-  text_ += value;
-  text_ += "\r\n";
+void AppendHeaderField(std::string& head, std::string_view name, std::string_view value) {
+  head += name;
+  head += ": ";
+  head += value;
+  head += "\r\n";
+}
+
+void AppendHeaderField(std::string& head, std::string_view name, std::uint64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  AppendHeaderField(head, name, {digits, static_cast<std::size_t>(end - digits)});
 }
 
 const std::string& ResponseHead::Finish(bool keep_alive, std::size_t content_length) {
-  if (status_ >= 200 && status_ != 204 && status_ != 304) {
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, content_length).ptr;
-    Add("Content-Length", {digits, static_cast<std::size_t>(end - digits)});
-  }
+  if (status_ >= 200 && status_ != 204 && status_ != 304)
+    AppendHeaderField(text_, "Content-Length", content_length);
   if (!keep_alive) Add("Connection", "close");
   text_ += "\r\n";
   return text_;
