@@ -1,6 +1,7 @@
 #include "classifiers/features.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace switchyard::classifiers {
@@ -22,8 +23,24 @@ constexpr const char* kNames[kDenseFeatureCount] = {
     "step_cues",        "emphatic_negations", "statements",
     "proof_cues"};
 
-float Log1p(int64_t v) {
+float ComputeLog1p(int64_t v) {
   return static_cast<float>(std::log1p(static_cast<double>(std::max<int64_t>(v, 0))));
+}
+
+// Most features are log1p of a small count: a table saves a libm call for each.
+constexpr int64_t kLog1pTableSize = 512;
+const std::array<float, kLog1pTableSize>& Log1pTable() {
+  static const std::array<float, kLog1pTableSize> table = [] {
+    std::array<float, kLog1pTableSize> t{};
+    for (int64_t v = 0; v < kLog1pTableSize; ++v) t[v] = ComputeLog1p(v);
+    return t;
+  }();
+  return table;
+}
+
+float Log1p(int64_t v) {
+  if (v >= 0 && v < kLog1pTableSize) return Log1pTable()[v];
+  return ComputeLog1p(v);
 }
 float Per100(int64_t count, int64_t bytes) {
   return bytes > 0 ? 100.0f * static_cast<float>(count) / static_cast<float>(bytes) : 0.0f;
