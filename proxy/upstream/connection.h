@@ -49,13 +49,10 @@ class Connection {
   bool next_chunk_buffered() const { return buffer_.size() > 2; }
 
   // An idle connection is usable if the upstream has neither closed it nor sent anything
-  // (a close_notify or stray bytes). A wait for readability, pending while the connection
-  // sits in the pool, notices either when it happens: the common stale keep-alive case is
-  // caught without failing a request, and without a system call per reuse (the socket is in
-  // the reactor's epoll set already).
-  void WatchWhileIdle();
-  // Ends the watch; false if the upstream closed the connection or sent something meanwhile.
-  bool EndIdleWatch();
+  // (a close_notify or stray bytes) since its last response. One non-blocking peek when it is
+  // taken from the pool tells. A readiness wait kept pending in the reactor instead costs an
+  // epoll_ctl per reuse all the same, and misses a close the reactor has not polled yet.
+  bool StillOpen();
 
   std::chrono::steady_clock::time_point idle_since{};
   int requests = 0;  // served on this connection so far; > 0 means reused
@@ -66,7 +63,6 @@ class Connection {
   // thousand open streams hold a thousand of these.
   static constexpr std::size_t kReadBytes = 4 * 1024;
   std::variant<TcpStream, TlsStream> stream_;
-  std::shared_ptr<bool> peer_spoke_ = std::make_shared<bool>(false);
   // Bounded: Beast limits neither chunk-extension lines nor trailers.
   beast::flat_buffer buffer_{1024 * 1024};
 };

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -20,19 +23,10 @@ Pool::Pool(asio::any_io_executor executor, std::shared_ptr<const UpstreamRuntime
       max_connections_(std::max(1, max_connections)),
       on_connect_(std::move(on_connect)) {}
 
-void Connection::WatchWhileIdle() {
-  *peer_spoke_ = false;
-  // Only a flag the connection shares: the handler may run after the connection is gone.
-  tcp().socket().async_wait(asio::socket_base::wait_read,
-                            [spoke = peer_spoke_](boost::system::error_code ec) {
-                              if (!ec) *spoke = true;
-                            });
-}
-
-bool Connection::EndIdleWatch() {
-  error_code ignored;
-  tcp().socket().cancel(ignored);
-  return !*peer_spoke_;
+bool Connection::StillOpen() {
+  char byte;
+  const ssize_t n = ::recv(tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void Pool::Close() {
@@ -52,7 +46,6 @@ void Pool::WakeOneWaiter() {
 void Pool::Release(ConnectionPtr connection, bool reusable) {
   if (reusable && !closed_ && !connection->has_unread_bytes()) {
     connection->idle_since = Clock::now();
-    connection->WatchWhileIdle();
     idle_.push_back(std::move(connection));
   } else {
     --open_;
@@ -74,7 +67,7 @@ asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fr
     while (!fresh_only && !idle_.empty()) {
       ConnectionPtr c = std::move(idle_.back());
       idle_.pop_back();
-      if (!c->EndIdleWatch() || now - c->idle_since >= cfg.idle_connection_timeout) {
+      if (now - c->idle_since >= cfg.idle_connection_timeout || !c->StillOpen()) {
         --open_;
         continue;
       }
