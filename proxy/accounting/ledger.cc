@@ -340,7 +340,8 @@ std::unique_ptr<Ledger> Ledger::Open(const std::string& path,
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->flush_interval = std::max(flush_interval, std::chrono::milliseconds(1));
-  impl->db = OpenDb(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  // db_mu already serialises every use of the handle: SQLite's own locking would be a second.
+  impl->db = OpenDb(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   sqlite3* db = impl->db.get();
   SetUpSchema(db, path);
   impl->insert = Prepare(db, path, InsertSql(1).c_str());
