@@ -3,7 +3,6 @@
 // session's coroutine frame for one request; used by one thread.
 #pragma once
 
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <chrono>
 #include <cstdint>
@@ -14,6 +13,7 @@
 
 #include "proxy/accounting/budgets.h"
 #include "proxy/accounting/usage.h"
+#include "proxy/deadline_stream.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/openai/padded_body.h"
 #include "proxy/openai/request.h"
@@ -23,7 +23,7 @@
 namespace switchyard {
 
 struct RequestContext {
-  RequestContext(Worker& w, boost::beast::tcp_stream& c, std::shared_ptr<WorkerRuntime> l,
+  RequestContext(Worker& w, DeadlineStream& c, std::shared_ptr<WorkerRuntime> l,
                  boost::beast::http::request<openai::PaddedStringBody> r)
       : worker(w),
         client(c),
@@ -34,7 +34,7 @@ struct RequestContext {
         start_ms(accounting::NowMs()) {}
 
   Worker& worker;
-  boost::beast::tcp_stream& client;
+  DeadlineStream& client;
   // The config this request started on, with this worker's pools for it: a reload does not
   // change them under the request.
   std::shared_ptr<WorkerRuntime> local;

@@ -95,7 +95,7 @@ void Worker::Adopt(std::shared_ptr<const Runtime> runtime) {
 
 bool Worker::draining() const { return server_.draining(); }
 
-std::list<SessionSlot>::iterator Worker::AddSession(beast::tcp_stream& stream) {
+std::list<SessionSlot>::iterator Worker::AddSession(DeadlineStream& stream) {
   return sessions_.insert(sessions_.end(), SessionSlot{&stream, false});
 }
 
@@ -311,7 +311,7 @@ asio::awaitable<void> Server::Accept() {
     }
     if (active_sessions_.load() >= runtime()->config().listener.max_connections)
       continue;  // the socket closes here
-    beast::tcp_stream stream(std::move(socket));
+    DeadlineStream stream(std::move(socket));
     asio::co_spawn(worker.io(), RunSession(worker, std::move(stream)), LogEscapedException);
   }
 }

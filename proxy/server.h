@@ -10,7 +10,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <atomic>
 #include <functional>
 #include <list>
@@ -21,6 +20,7 @@
 
 #include "proxy/access_log.h"
 #include "proxy/accounting/ledger.h"
+#include "proxy/deadline_stream.h"
 #include "proxy/routing/calibrator.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream/pool.h"
@@ -41,7 +41,7 @@ struct WorkerRuntime {
 
 // A client connection's entry in its worker's registry, so a drain can close idle ones.
 struct SessionSlot {
-  boost::beast::tcp_stream* stream = nullptr;
+  DeadlineStream* stream = nullptr;
   bool idle = false;  // waiting for the next request on a kept-alive connection
 };
 
@@ -60,7 +60,7 @@ class Worker {
   bool draining() const;
   Server& server() { return server_; }
 
-  std::list<SessionSlot>::iterator AddSession(boost::beast::tcp_stream& stream);
+  std::list<SessionSlot>::iterator AddSession(DeadlineStream& stream);
   void RemoveSession(std::list<SessionSlot>::iterator slot);
   void CloseIdleSessions();  // on this worker's thread
 

@@ -255,7 +255,7 @@ static bool Answerable(beast::error_code ec) {
 }
 
 // Answers a request the parser refused, then the connection closes.
-static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_stream& stream,
+static asio::awaitable<void> RespondToReadError(Worker& worker, DeadlineStream& stream,
                                                 http::request<openai::PaddedStringBody> request,
                                                 beast::error_code ec) {
   openai::ApiError error;
@@ -280,7 +280,7 @@ static asio::awaitable<void> RespondToReadError(Worker& worker, beast::tcp_strea
 // After refusing a request whose body is still arriving (413): closing at once would reset
 // the connection, and the client would see the reset instead of the answer. Read and drop
 // what keeps coming for a short while first, as nginx's lingering_close does.
-static asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
+static asio::awaitable<void> LingeringClose(DeadlineStream& stream) {
   static constexpr std::size_t kMaxDrain = 64 * 1024 * 1024;
   beast::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
@@ -293,12 +293,12 @@ static asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
   }
 }
 
-asio::awaitable<void> RunSession(Worker& worker, beast::tcp_stream stream) {
+asio::awaitable<void> RunSession(Worker& worker, DeadlineStream stream) {
   // Registered for drains and counted for shutdown, undone on every way out of the frame.
   struct Registration {
     Worker& worker;
     std::list<SessionSlot>::iterator slot;
-    Registration(Worker& w, beast::tcp_stream& s) : worker(w), slot(w.AddSession(s)) {
+    Registration(Worker& w, DeadlineStream& s) : worker(w), slot(w.AddSession(s)) {
       worker.server().SessionStarted();
     }
     ~Registration() {

@@ -4,13 +4,14 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+
+#include "proxy/deadline_stream.h"
 
 namespace switchyard {
 
 class Worker;
 
-boost::asio::awaitable<void> RunSession(Worker& worker, boost::beast::tcp_stream stream);
+boost::asio::awaitable<void> RunSession(Worker& worker, DeadlineStream stream);
 
 // The client's x-request-id if it is a sane token, else a new random one.
 std::string RequestIdFor(std::string_view client_value);

@@ -6,12 +6,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <memory>
 #include <variant>
 
+#include "proxy/deadline_stream.h"
 #include "proxy/http_read.h"
 
 namespace switchyard::upstream {
@@ -20,8 +20,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 inline constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
-using TcpStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TcpStream = DeadlineStream;
+using TlsStream = beast::ssl_stream<DeadlineStream>;
 
 class Connection {
  public:
