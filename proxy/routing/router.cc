@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "proxy/openai/errors.h"
 
@@ -60,6 +61,8 @@ Decision Decide(const Runtime& runtime, const config::Profile& profile,
   Decision d;
   d.score = score;
   d.required_tier = std::max(RequiredTier(score, thresholds), min_tier);
+  d.verdicts.reserve(runtime.models().size());
+  d.chosen.reserve(static_cast<std::size_t>(std::max(profile.max_attempts, 0)));
   for (const ModelRuntime& m : runtime.models()) {
     Verdict v{&m, ExpectedCostUsd(*m.config, profile, traits),
               DropReason(*m.config, profile, d.required_tier, traits, upstreams)};
@@ -69,10 +72,14 @@ Decision Decide(const Runtime& runtime, const config::Profile& profile,
     return upstreams.latency_seconds ? upstreams.latency_seconds(v.model->config->upstream_index)
                                      : 0.0;
   };
-  std::stable_sort(d.verdicts.begin(), d.verdicts.end(), [&](const Verdict& a, const Verdict& b) {
+  // Last by position in the config (models() is one array): the order a stable sort would
+  // keep, without the buffer std::stable_sort allocates.
+  std::sort(d.verdicts.begin(), d.verdicts.end(), [&](const Verdict& a, const Verdict& b) {
     if ((a.dropped == nullptr) != (b.dropped == nullptr)) return a.dropped == nullptr;
     if (a.expected_cost_usd != b.expected_cost_usd) return a.expected_cost_usd < b.expected_cost_usd;
-    return latency(a) < latency(b);
+    const double la = latency(a), lb = latency(b);
+    if (la != lb) return la < lb;
+    return std::less<>()(a.model, b.model);
   });
   for (const Verdict& v : d.verdicts)
     if (!v.dropped && static_cast<int>(d.chosen.size()) < profile.max_attempts)
