@@ -1,7 +1,8 @@
 #include "classifiers/chat_request.h"
 
 #include <fmt/format.h>
-#include <simdjson.h>
+
+#include "classifiers/chat_request_json.h"
 
 namespace switchyard::classifiers {
 namespace {
@@ -100,6 +101,12 @@ Status ParseChatRequest(const char* data, size_t size, size_t capacity, ChatRequ
   thread_local od::parser parser;
   od::document doc;
   if (auto error = parser.iterate(data, size, capacity).get(doc)) return JsonError("body", error);
+  return ReadChatRequest(doc, out);
+}
+
+Status ReadChatRequest(od::document& doc, ChatRequest* out) {
+  *out = ChatRequest();
+  doc.rewind();
   od::object root;
   if (auto error = doc.get_object().get(root)) return JsonError("body", error);
   bool saw_messages = false;

@@ -5,7 +5,7 @@
 
 #include <charconv>
 
-#include "classifiers/chat_request.h"
+#include "classifiers/chat_request_json.h"
 #include "proxy/accounting/money.h"
 #include "proxy/accounting/tokenizer.h"
 #include "proxy/relay.h"
@@ -40,12 +40,13 @@ static void WriteAccessLog(const RequestContext& ctx, unsigned status, double se
   ctx.worker.access_log().Write(entry);
 }
 
-// 1. Parse: the fields routing needs, in one pass; the body stays as it came.
-static Result Parse(RequestContext& ctx) {
+// 1. Parse: the fields routing needs, in one pass; the body stays as it came. `doc` keeps the
+// parse for the classifier (step 3).
+static Result Parse(RequestContext& ctx, simdjson::ondemand::document* doc) {
   std::string& body = ctx.request.body();
   openai::ReservePadding(body);
   const config::Listener& listener = ctx.runtime->config().listener;
-  auto parsed = openai::ParseRequest(body, {listener.max_messages, listener.max_json_depth});
+  auto parsed = openai::ParseRequest(body, {listener.max_messages, listener.max_json_depth}, doc);
   if (!parsed) return parsed.error();
   ctx.parsed = std::move(*parsed);
   return std::nullopt;
@@ -130,17 +131,17 @@ static Result MinTier(const RequestContext& ctx, int* out) {
   return std::nullopt;
 }
 
-// Scores a chat request for `profile` and decides its candidates.
+// Scores a chat request for `profile` and decides its candidates. `doc`: the body's parse
+// from step 1.
 static Result Decide(RequestContext& ctx, const ProfileRuntime& profile,
-                     classifiers::ScoreResult* score, routing::Decision* decision, bool explain) {
+                     simdjson::ondemand::document& doc, classifiers::ScoreResult* score,
+                     routing::Decision* decision, bool explain) {
   if (ctx.route != Route::kChatCompletions && ctx.route != Route::kRouteExplain)
     return openai::BadRequest(fmt::format("The routing profile '{}' serves chat completions only.",
                                           profile.config->name),
                               "unsupported_route", "model");
   classifiers::ChatRequest chat;
-  const std::string& body = ctx.request.body();
-  const classifiers::Status parsed =
-      classifiers::ParseChatRequest(body.data(), body.size(), body.capacity(), &chat);
+  const classifiers::Status parsed = classifiers::ReadChatRequest(doc, &chat);
   if (!parsed.ok()) return openai::BadRequest(parsed.message(), "invalid_request", "messages");
   int min_tier = 0;
   if (Result error = MinTier(ctx, &min_tier)) return error;
@@ -187,7 +188,7 @@ static ApiError NoCandidate(const routing::Decision& d, const ProfileRuntime& pr
 
 // 3. Route: an explicit model goes straight to its upstream; a profile name goes to the
 // cheapest capable model, with the next ones as fallbacks.
-static Result RouteRequest(RequestContext& ctx) {
+static Result RouteRequest(RequestContext& ctx, simdjson::ondemand::document& doc) {
   if (const ModelRuntime* model = ctx.runtime->FindModel(ctx.parsed.model)) {
     ctx.candidates.assign(1, model);
     return std::nullopt;
@@ -201,7 +202,7 @@ static Result RouteRequest(RequestContext& ctx) {
   ctx.profile = profile;
   classifiers::ScoreResult score;
   routing::Decision decision;
-  if (Result error = Decide(ctx, *profile, &score, &decision, /*explain=*/false)) return error;
+  if (Result error = Decide(ctx, *profile, doc, &score, &decision, /*explain=*/false)) return error;
   ctx.score = decision.score;
   ctx.required_tier = decision.required_tier;
   ctx.runtime->metrics().RecordDecision(*profile, decision.required_tier, decision.score);
@@ -210,11 +211,19 @@ static Result RouteRequest(RequestContext& ctx) {
   return std::nullopt;
 }
 
-asio::awaitable<void> RunPipeline(RequestContext& ctx) {
-  Result error = Parse(ctx);
+// Steps 1 to 4, with no suspension in between: the body's parse is a view into this thread's
+// parser, which the next request on the thread reuses.
+static Result Prepare(RequestContext& ctx) {
+  simdjson::ondemand::document doc;
+  Result error = Parse(ctx, &doc);
   if (!error) error = Admit(ctx);
-  if (!error) error = RouteRequest(ctx);
+  if (!error) error = RouteRequest(ctx, doc);
   if (!error) error = Reserve(ctx);
+  return error;
+}
+
+asio::awaitable<void> RunPipeline(RequestContext& ctx) {
+  Result error = Prepare(ctx);
   if (error)
     co_await RespondError(ctx, std::move(*error));
   else
@@ -222,7 +231,8 @@ asio::awaitable<void> RunPipeline(RequestContext& ctx) {
 }
 
 Reply ExplainRoute(RequestContext& ctx) {
-  Result error = Parse(ctx);
+  simdjson::ondemand::document doc;
+  Result error = Parse(ctx, &doc);
   const ProfileRuntime* profile = nullptr;
   if (!error) {
     profile = ctx.runtime->FindProfile(ctx.parsed.model);
@@ -233,7 +243,7 @@ Reply ExplainRoute(RequestContext& ctx) {
   }
   classifiers::ScoreResult score;
   routing::Decision decision;
-  if (!error) error = Decide(ctx, *profile, &score, &decision, /*explain=*/true);
+  if (!error) error = Decide(ctx, *profile, doc, &score, &decision, /*explain=*/true);
   if (error) {
     ctx.error_code = error->code;
     return {error->status, "application/json", openai::ErrorBody(*error)};

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <algorithm>
-#include <simdjson.h>
 
 #include "proxy/openai/json_nesting.h"
 #include "proxy/openai/padded_body.h"
@@ -98,11 +97,18 @@ static std::optional<ApiError> ReadStreamOptions(const std::string& body, ondema
 
 boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body,
                                                             const RequestLimits& limits) {
+  ondemand::document doc;
+  return ParseRequest(body, limits, &doc);
+}
+
+boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body,
+                                                            const RequestLimits& limits,
+                                                            ondemand::document* out_doc) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) return Malformed();
   // First, over the whole body: simdjson skips the values it does not read without checking
   // their depth, and the upstream's parser, which reads them all, may recurse.
   if (!NestingWithin(body, limits.max_depth)) return TooDeep(limits.max_depth);
-  ondemand::document doc;
+  ondemand::document& doc = *out_doc;
   if (ThreadParser().iterate(body.data(), body.size(), body.capacity()).get(doc)) return Malformed();
   ondemand::object object;
   if (doc.get_object().get(object)) return Malformed();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/system/result.hpp>
+#include <simdjson.h>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,13 @@ void ReservePadding(std::string& body);
 // limits.max_messages (`array_above_max_length`, as OpenAI says it).
 boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body,
                                                             const RequestLimits& limits = {});
+// As above, and leaves the parse in `*doc` for another reader of the same body (the
+// classifier: classifiers/chat_request_json.h), which saves parsing it twice. `*doc` is a
+// view into this thread's parser: valid until the next ParseRequest on the thread, so only
+// within one synchronous step.
+boost::system::result<ParsedRequest, ApiError> ParseRequest(const std::string& body,
+                                                            const RequestLimits& limits,
+                                                            simdjson::ondemand::document* doc);
 
 // A body with the model value replaced (and the usage edit applied, if any): pieces that
 // are views into storage that outlives the write (the request body, the route table and

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "classifiers/chat_request_json.h"
+
 namespace switchyard::classifiers {
 namespace {
 
@@ -27,6 +31,38 @@ TEST_F(ChatRequestTest, ReadsMessagesToolsResponseFormatAndMaxTokens) {
   EXPECT_FALSE(request_.has_response_format_json_object);
   EXPECT_EQ(request_.max_tokens, 512);
   EXPECT_TRUE(request_.stream);
+}
+
+// The proxy reads a body's fields first, then hands the same parse to the classifier.
+TEST_F(ChatRequestTest, ReadsAParseAnotherReaderHasWalkedAsIfFresh) {
+  std::string body = R"({"stream":false,"messages":[{"role":"user","content":[
+      {"type":"text","text":"a\u00e9b"},{"type":"image_url","image_url":{"url":"http://x"}}]},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"1"}]}],"model":"auto",
+      "max_completion_tokens":77,"functions":[{"name":"f"}]})";
+  ChatRequest fresh;
+  ASSERT_TRUE(ParseChatRequest(body, &fresh).ok());
+  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  ASSERT_FALSE(parser.iterate(body.data(), body.size(), body.capacity()).get(doc));
+  for (auto field : doc.get_object()) {  // walked to the end, as the proxy's parse does
+    std::string_view key;
+    ASSERT_FALSE(field.unescaped_key().get(key));
+  }
+  ChatRequest shared;
+  ASSERT_TRUE(ReadChatRequest(doc, &shared).ok());
+  ASSERT_EQ(shared.messages.size(), 2u);
+  EXPECT_EQ(shared.messages[0].content, fresh.messages[0].content);
+  EXPECT_EQ(shared.messages[0].content, "a\xc3\xa9" "b");  // the escape, unescaped
+  EXPECT_EQ(shared.messages[0].image_parts, 1);
+  EXPECT_TRUE(shared.messages[1].has_tool_calls);
+  EXPECT_EQ(shared.model, "auto");
+  EXPECT_EQ(shared.max_tokens, 77);
+  EXPECT_EQ(shared.tool_count, 1);
+  // Read twice: each read rewinds.
+  ChatRequest again;
+  ASSERT_TRUE(ReadChatRequest(doc, &again).ok());
+  EXPECT_EQ(again.messages.size(), 2u);
 }
 
 TEST_F(ChatRequestTest, JoinsTextPartsAndCountsOtherParts) {
