@@ -4,7 +4,9 @@
 // four per proxied request, about 6% of the instructions of an `auto` request (callgrind).
 // Here one DeadlineSweeper per io_context keeps the streams with an operation pending and
 // wakes at the earliest deadline.
-// Single-threaded, like the io_contexts of the proxy's workers.
+// Single-threaded, like the io_contexts of the proxy's workers. Unlike beast::tcp_stream's,
+// the operations do not keep the stream alive: it must outlive them (the coroutine that
+// awaits them owns it).
 #pragma once
 
 #include <boost/asio/associator.hpp>
@@ -15,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/intrusive/list.hpp>
+#include <cassert>
 #include <chrono>
 #include <optional>
 #include <utility>
@@ -32,7 +35,7 @@ class DeadlineStream : public boost::intrusive::list_base_hook<> {
 
   explicit DeadlineStream(socket_type socket);
   explicit DeadlineStream(const executor_type& executor) : DeadlineStream(socket_type(executor)) {}
-  // `other` must have no operation pending.
+  // Neither may happen while an operation is pending: its completion refers to the stream.
   DeadlineStream(DeadlineStream&& other) noexcept;
   DeadlineStream& operator=(DeadlineStream&&) = delete;
   ~DeadlineStream();
@@ -41,9 +44,14 @@ class DeadlineStream : public boost::intrusive::list_base_hook<> {
   socket_type& socket() noexcept { return socket_; }
   socket_type& lowest_layer() noexcept { return socket_; }
 
-  // Pending operations fail with beast::error::timeout once `d` has passed. Set before
-  // starting an operation, as with beast::tcp_stream.
-  void expires_after(Clock::duration d) { deadline_ = Clock::now() + d; }
+  // From now on, pending operations and those started later fail with beast::error::timeout
+  // once `d` has passed (one deadline for all of them, unlike beast::tcp_stream's one per
+  // operation: the proxy never has a read and a write pending on one stream).
+  void expires_after(Clock::duration d) {
+    const Clock::time_point now = Clock::now();
+    deadline_ = d < Clock::time_point::max() - now ? now + d : Clock::time_point::max();
+    if (pending_ > 0) Watch();
+  }
   void expires_never() { deadline_ = Clock::time_point::max(); }
   void cancel() {
     boost::system::error_code ignored;
@@ -100,6 +108,7 @@ class DeadlineStream : public boost::intrusive::list_base_hook<> {
 
   template <class Handler>
   Completion<Handler> Start(Handler handler);
+  void Watch();
   // As beast::tcp_stream: a stream that timed out is closed, so every later operation fails.
   void TimeOut() {
     timed_out_ = true;
@@ -116,7 +125,8 @@ class DeadlineStream : public boost::intrusive::list_base_hook<> {
 // Times out the streams of one io_context (an Asio service, found once per stream). The timer
 // is moved earlier only for a deadline more than kSlack before the one it is set for (nginx's
 // lazy timer rule), so under steady traffic it is set about once per timeout period instead of
-// per operation; a timeout may then be reported up to kSlack late.
+// per operation; after a sweep it is set kSlack past the next deadline, so deadlines close
+// together share one sweep. A timeout may be reported up to kSlack late, never early.
 class DeadlineSweeper final : public boost::asio::execution_context::service {
  public:
   using Clock = std::chrono::steady_clock;
@@ -125,7 +135,7 @@ class DeadlineSweeper final : public boost::asio::execution_context::service {
 
   explicit DeadlineSweeper(boost::asio::execution_context& context) : service(context) {}
 
-  // `stream` has started an operation with a deadline.
+  // `stream` has an operation pending and a deadline.
   void Watch(DeadlineStream& stream);
   // `stream` goes away (destroyed or moved from).
   void Forget(DeadlineStream& stream);
@@ -146,18 +156,27 @@ inline DeadlineStream::DeadlineStream(socket_type socket)
           boost::asio::query(socket_.get_executor(), boost::asio::execution::context))) {}
 
 inline DeadlineStream::DeadlineStream(DeadlineStream&& other) noexcept
-    : socket_(std::move(other.socket_)), sweeper_(other.sweeper_), deadline_(other.deadline_) {
+    : socket_(std::move(other.socket_)),
+      sweeper_(other.sweeper_),
+      deadline_(other.deadline_),
+      timed_out_(other.timed_out_) {
+  assert(other.pending_ == 0);
   if (other.is_linked()) sweeper_->Forget(other);
 }
 
 inline DeadlineStream::~DeadlineStream() {
+  assert(pending_ == 0);
   if (is_linked()) sweeper_->Forget(*this);
+}
+
+inline void DeadlineStream::Watch() {
+  if (deadline_ != Clock::time_point::max()) sweeper_->Watch(*this);
 }
 
 template <class Handler>
 DeadlineStream::Completion<Handler> DeadlineStream::Start(Handler handler) {
   ++pending_;
-  if (deadline_ != Clock::time_point::max()) sweeper_->Watch(*this);
+  Watch();
   return Completion<Handler>{this, std::move(handler)};
 }
 

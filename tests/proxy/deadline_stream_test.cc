@@ -144,6 +144,19 @@ TEST_F(DeadlineStreamTest, AfterExpiresNeverAReadWaitsAsLongAsItTakes) {
   EXPECT_EQ(*second.ec, asio::error::operation_aborted);  // cancelled, not timed out
 }
 
+TEST_F(DeadlineStreamTest, ADeadlineSetWhileAReadIsPendingAppliesToIt) {
+  Pair pair = Connect();
+  pair.stream->expires_never();
+  Outcome out;
+  StartRead(*pair.stream, out);
+  io_.poll();
+  pair.stream->expires_after(milliseconds(50));
+  io_.run_for(milliseconds(1000));
+  ASSERT_TRUE(out.ec.has_value());
+  EXPECT_EQ(*out.ec, boost::beast::error::timeout);
+  EXPECT_GE(out.after, milliseconds(50));
+}
+
 TEST_F(DeadlineStreamTest, AWriteThatCannotProceedTimesOut) {
   Pair pair = Connect();
   // The peer never reads: once the socket buffers are full, the write waits and times out.
