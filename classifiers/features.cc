@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
+#include <string_view>
 
 namespace switchyard::classifiers {
 namespace {
@@ -59,6 +61,29 @@ float Shrunk(int feature, float raw, int64_t bytes, float cap) {
   const float trust = b / (b + kShareShrinkBytes);
   const float center = DenseFeatureCenter(feature);
   return center + (std::min(raw, cap) - center) * trust;
+}
+
+// The stats of a system prompt. Apps send the same one with every request, and it counts
+// through its stats alone (no hashed tokens), so each thread scans a distinct prompt once and
+// keeps its stats in a small table; a 64-bit hash and the length identify it.
+const TextStats& SystemPromptStats(std::string_view text) {
+  struct Entry {
+    uint64_t hash = 0;
+    size_t size = 0;
+    bool used = false;
+    TextStats stats;
+  };
+  thread_local std::array<Entry, 64> scanned;
+  const uint64_t hash = std::hash<std::string_view>()(text);
+  Entry& entry = scanned[hash % scanned.size()];
+  if (!entry.used || entry.hash != hash || entry.size != text.size()) {
+    entry.stats = TextStats();
+    ScanText(text, &entry.stats, nullptr, 0);
+    entry.hash = hash;
+    entry.size = text.size();
+    entry.used = true;
+  }
+  return entry.stats;
 }
 
 }  // namespace
@@ -136,7 +161,7 @@ void ExtractFeatures(const ChatRequest& request, Features* out, TokenSink* sink)
       user_words = task.words - words_before;
     } else if (IsSystem(m.role)) {
       system_bytes += static_cast<int64_t>(m.content.size());
-      ScanText(m.content, &task, nullptr, 0);
+      task.Add(SystemPromptStats(m.content));
     } else if (m.content.find("```") != std::string::npos) {
       ++code_fences_elsewhere;
     }

@@ -392,6 +392,24 @@ size_t ScanLineStart(std::string_view text, size_t i, TextStats* stats) {
 
 int CountLanguages(uint32_t bits) { return std::popcount(bits); }
 
+void TextStats::Add(const TextStats& o) {
+  for (auto field : {&TextStats::bytes, &TextStats::digits, &TextStats::upper,
+                     &TextStats::non_ascii, &TextStats::words, &TextStats::word_bytes,
+                     &TextStats::long_words, &TextStats::numbers, &TextStats::math_ops,
+                     &TextStats::latex, &TextStats::code_fences, &TextStats::code_symbols,
+                     &TextStats::questions, &TextStats::sentences, &TextStats::list_items,
+                     &TextStats::choice_options, &TextStats::answer_lines,
+                     &TextStats::emphatic_negations, &TextStats::statements,
+                     &TextStats::reasoning_cues, &TextStats::math_words, &TextStats::negations,
+                     &TextStats::constraint_cues, &TextStats::code_cues,
+                     &TextStats::simple_task_cues, &TextStats::chit_chat_cues,
+                     &TextStats::design_cues, &TextStats::step_cues, &TextStats::proof_cues})
+    this->*field += o.*field;
+  code_languages |= o.code_languages;
+}
+// Every int64 count above, and the language bits: a new field must be added there too.
+static_assert(sizeof(TextStats) == 29 * sizeof(int64_t) + 8);
+
 void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t max_token_bytes) {
   const CueTable& cues = Cues();
   const size_t n = text.size();

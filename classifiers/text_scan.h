@@ -42,6 +42,9 @@ struct TextStats {
   int64_t step_cues = 0;         // then, first, finally, each, plan, ...
   int64_t proof_cues = 0;        // prove, proof, derive, "show that", ...
   uint32_t code_languages = 0;   // bit set of languages named or used as a fence tag
+
+  // What scanning another text into the same stats adds (ScanText only adds to them).
+  void Add(const TextStats& o);
 };
 
 // Receives each normalised token: lower-cased words (at most kMaxTokenBytes bytes), numbers as

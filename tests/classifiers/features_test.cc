@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "classifiers/text_scan.h"
+
 namespace switchyard::classifiers {
 namespace {
 
@@ -123,6 +125,37 @@ TEST_F(FeaturesTest, OnlyTheLastUserMessageIsTokenised) {
                 {"user", "delta", 0, false}};
   Extract(r);
   EXPECT_EQ(tokens_.tokens, std::vector<std::string>{"delta"});
+}
+
+TEST_F(FeaturesTest, ASystemPromptSeenBeforeCountsTheSameAndOthersOfItsLengthDoNot) {
+  auto with_system = [](std::string system) {
+    ChatRequest r = SingleUserRequest("Sort these names.");
+    r.messages.insert(r.messages.begin(), ChatMessage{"system", std::move(system), 0, false});
+    return r;
+  };
+  // Same length, different cues: a table keyed on length alone would mix them up.
+  const std::string reasoning = "Explain why, step by step, and prove it.";
+  const std::string plain = "Answer in a friendly tone, please, dear.";
+  ASSERT_EQ(reasoning.size(), plain.size());
+  const Features first = Extract(with_system(reasoning));
+  const Features again = Extract(with_system(reasoning));
+  const Features other = Extract(with_system(plain));
+  EXPECT_EQ(first.dense, again.dense);
+  EXPECT_GT(first.dense[kReasoningCues], 0.0f);
+  EXPECT_GT(first.dense[kProofCues], 0.0f);
+  EXPECT_EQ(other.dense[kReasoningCues], 0.0f);
+  EXPECT_EQ(other.dense[kProofCues], 0.0f);
+  // The system prompt's stats add to the user message's, as if scanned with it.
+  TextStats together, user;
+  ScanText(reasoning, &together, nullptr, 0);
+  ScanText("Sort these names.", &together, nullptr, 0);
+  ScanText("Sort these names.", &user, nullptr, 0);
+  TextStats system;
+  ScanText(reasoning, &system, nullptr, 0);
+  user.Add(system);
+  EXPECT_EQ(user.words, together.words);
+  EXPECT_EQ(user.reasoning_cues, together.reasoning_cues);
+  EXPECT_EQ(user.bytes, together.bytes);
 }
 
 TEST_F(FeaturesTest, EveryDenseFeatureHasAName) {
