@@ -442,7 +442,10 @@ void ScanText(std::string_view text, TextStats* stats, TokenSink* sink, int64_t 
       size_t j = i, len = 0, digits = 0, upper = 0;
       while (j < n) {
         const unsigned char b = static_cast<unsigned char>(text[j]);
-        if (IsWordByte(b)) {
+        if (b >= 'a' && b <= 'z') {  // most bytes of prose: nothing to count or lower
+          if (len < sizeof(word)) word[len++] = static_cast<char>(b);
+          ++j;
+        } else if (IsWordByte(b)) {
           if (IsDigit(b))
             ++digits;
           else if (b >= 'A' && b <= 'Z')
