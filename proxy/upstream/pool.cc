@@ -44,10 +44,18 @@ void Pool::WakeOneWaiter() {
 }
 
 void Pool::Release(ConnectionPtr connection, bool reusable) {
+  const auto now = Clock::now();
   if (reusable && !closed_ && !connection->has_unread_bytes()) {
-    connection->idle_since = Clock::now();
+    connection->idle_since = now;
     idle_.push_back(std::move(connection));
   } else {
+    --open_;
+  }
+  // Reuse takes the newest, so the oldest would wait for the pool to be used that deep: close
+  // those idle too long now instead of holding them half-closed.
+  const auto idle_timeout = upstream_->config->idle_connection_timeout;
+  while (!idle_.empty() && now - idle_.front()->idle_since >= idle_timeout) {
+    idle_.pop_front();
     --open_;
   }
   WakeOneWaiter();

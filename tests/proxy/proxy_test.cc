@@ -3,6 +3,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
+#include <chrono>
+#include <future>
+#include <thread>
 
 #include "proxy/sse.h"
 #include "proxy/upstream/connection.h"
@@ -292,6 +295,25 @@ TEST_F(ProxyTest, ReplacesPooledConnectionsTheUpstreamClosedWhileIdle) {
   mock_ = std::make_unique<mock::MockUpstream>(options);
   mock_->Start();
   for (int i = 0; i < 4; ++i) EXPECT_EQ(client.Post("/v1/chat/completions", kChat).status, 200u);
+}
+
+TEST_F(ProxyTest, ClosesPooledConnectionsIdleTooLongWhileNewerOnesAreReused) {
+  StartProxy("    idle_connection_timeout: 300ms", "", "",
+             [](config::Config& c) { c.listener.threads = 1; });
+  // Two connections into the pool: the mock holds one request while another one runs.
+  auto held = std::async(std::launch::async, [&] { return Post(kChat, {{"x-mock-latency-ms", "150"}}); });
+  ASSERT_TRUE(Eventually([&] { return mock_->open_connections() == 1; }));
+  EXPECT_EQ(Post(kChat).status, 200u);
+  EXPECT_EQ(held.get().status, 200u);
+  ASSERT_EQ(mock_->open_connections(), 2);
+  // Reuse keeps taking the newest; the other one passes its idle timeout meanwhile.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(600);
+  while (std::chrono::steady_clock::now() < until) {
+    EXPECT_EQ(Post(kChat).status, 200u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(Eventually([&] { return mock_->open_connections() == 1; }))
+      << mock_->open_connections() << " upstream connections open";
 }
 
 TEST_F(ProxyTest, NeverSendsARequestTwiceAfterItWasWritten) {
