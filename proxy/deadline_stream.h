@@ -1,9 +1,9 @@
 // A TCP stream whose reads, writes and connects fail with beast::error::timeout once its
 // deadline has passed, as with beast::tcp_stream, but without a timer per operation.
-// beast::tcp_stream arms, cancels and completes a timer wait around every read and write:
-// four per proxied request, about 6% of the instructions of an `auto` request (callgrind).
-// Here one DeadlineSweeper per io_context keeps the streams with an operation pending and
-// wakes at the earliest deadline.
+// beast::tcp_stream arms, cancels and completes a timer wait around every read and write,
+// four per proxied request: dropping them cut the instructions of an explicit-model request
+// by 17% (callgrind). Here one DeadlineSweeper per io_context keeps the streams with an
+// operation pending and wakes at the earliest deadline.
 // Single-threaded, like the io_contexts of the proxy's workers. Unlike beast::tcp_stream's,
 // the operations do not keep the stream alive: it must outlive them (the coroutine that
 // awaits them owns it).
