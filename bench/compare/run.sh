@@ -734,12 +734,13 @@ done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 log "measured in $(( $(date +%s) - T_START ))s"
 
+# Paths relative to the repository: results are committed.
 SY_STDERR=""
-[[ -n "${PID[switchyard]:-}" ]] && SY_STDERR="$(grep -v 'listening on' "$WORK/switchyard.err" | head -n 20)"
+[[ -n "${PID[switchyard]:-}" ]] && SY_STDERR="$(grep -v 'listening on' "$WORK/switchyard.err" | head -n 20 | sed "s|$ROOT/||g")"
 NGINX_ERRLOG=""
-[[ -f "$NGINX_DIR/error.log" ]] && NGINX_ERRLOG="$(grep -v '\[notice\]' "$NGINX_DIR/error.log" | head -n 20)"
+[[ -f "$NGINX_DIR/error.log" ]] && NGINX_ERRLOG="$(grep -v '\[notice\]' "$NGINX_DIR/error.log" | head -n 20 | sed "s|$ROOT/||g")"
 PORTKEY_STDERR=""
-[[ -f "$WORK/portkey.err" ]] && PORTKEY_STDERR="$(head -n 20 "$WORK/portkey.err")"
+[[ -f "$WORK/portkey.err" ]] && PORTKEY_STDERR="$(head -n 20 "$WORK/portkey.err" | sed "s|$ROOT/||g")"
 
 # ---------------------------------------------------------------------------------------------
 # The report.
