@@ -29,6 +29,10 @@ bool Connection::StillOpen() {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+bool Pool::IdleTooLong(const Connection& c, Clock::time_point now) const {
+  return now - c.idle_since >= upstream_->config->idle_connection_timeout;
+}
+
 void Pool::Close() {
   closed_ = true;
   open_ -= static_cast<int>(idle_.size());
@@ -53,8 +57,7 @@ void Pool::Release(ConnectionPtr connection, bool reusable) {
   }
   // Reuse takes the newest, so the oldest would wait for the pool to be used that deep: close
   // those idle too long now instead of holding them half-closed.
-  const auto idle_timeout = upstream_->config->idle_connection_timeout;
-  while (!idle_.empty() && now - idle_.front()->idle_since >= idle_timeout) {
+  while (!idle_.empty() && IdleTooLong(*idle_.front(), now)) {
     idle_.pop_front();
     --open_;
   }
@@ -75,7 +78,7 @@ asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fr
     while (!fresh_only && !idle_.empty()) {
       ConnectionPtr c = std::move(idle_.back());
       idle_.pop_back();
-      if (now - c->idle_since >= cfg.idle_connection_timeout || !c->StillOpen()) {
+      if (IdleTooLong(*c, now) || !c->StillOpen()) {
         --open_;
         continue;
       }

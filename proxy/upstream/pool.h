@@ -45,6 +45,8 @@ class Pool {
  private:
   asio::awaitable<ConnectionPtr> Connect(Clock::time_point deadline, Failure& failure);
   void WakeOneWaiter();
+  // Idle past the upstream's idle_connection_timeout: the upstream has likely closed it.
+  bool IdleTooLong(const Connection& c, Clock::time_point now) const;
 
   asio::any_io_executor executor_;
   std::shared_ptr<const UpstreamRuntime> upstream_;
