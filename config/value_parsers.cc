@@ -130,9 +130,16 @@ Url ParseBaseUrl(std::string_view text, std::string* error) {
 std::optional<Duration> ParseDuration(std::string_view text, std::string* error) {
   static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
       {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
+  // Durations are added to steady_clock time points, in nanoseconds: a year keeps that far from
+  // overflow (at about 292 years) and is longer than any timeout or interval needs.
+  static constexpr uint64_t kMaxMillis = 365ULL * 24 * 3'600'000;
   auto millis = ScaledNumber(text, kUnits);
-  if (!millis || *millis > static_cast<uint64_t>(Duration::max().count())) {
+  if (!millis) {
     SetError(error, "must be a duration such as 250ms, 5s, 2m or 1h (a bare number is seconds)");
+    return std::nullopt;
+  }
+  if (*millis > kMaxMillis) {
+    SetError(error, "must be at most a year (8760h)");
     return std::nullopt;
   }
   return Duration(static_cast<Duration::rep>(*millis));

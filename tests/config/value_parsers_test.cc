@@ -99,6 +99,17 @@ TEST(ParseDurationTest, RejectsMalformedAndOverflowingValues) {
   }
 }
 
+// Durations end up added to steady_clock time points in nanoseconds, which overflow past about
+// 292 years: 10,000,000 hours would have made every deadline lie in the past.
+TEST(ParseDurationTest, RejectsDurationsLongerThanAYear) {
+  EXPECT_EQ(ParseDuration("8760h"), hours(8760));
+  for (const char* text : {"8761h", "10000000h", "31536000001ms"}) {
+    std::string error;
+    EXPECT_EQ(ParseDuration(text, &error), std::nullopt) << text;
+    EXPECT_EQ(error, "must be at most a year (8760h)") << text;
+  }
+}
+
 TEST(ParseSizeTest, AcceptsBytesAndBinarySuffixes) {
   EXPECT_EQ(ParseSize("8388608"), 8388608u);
   EXPECT_EQ(ParseSize("100B"), 100u);
