@@ -30,6 +30,17 @@ Worker::Worker(Server& server, std::shared_ptr<const Runtime> runtime, const Acc
       worker_index_(worker_index),
       worker_count_(worker_count) {
   Adopt(std::move(runtime));
+  SweepIdleConnections();
+}
+
+void Worker::SweepIdleConnections() {
+  pool_sweep_.expires_after(std::chrono::seconds(1));
+  pool_sweep_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: the worker is going away
+    const auto now = upstream::Clock::now();
+    for (auto& pool : current_->pools) pool->CloseIdleTooLong(now);
+    SweepIdleConnections();
+  });
 }
 
 Worker::~Worker() {

@@ -60,6 +60,10 @@ class Worker {
   bool draining() const;
   Server& server() { return server_; }
 
+  // Every second: closes pooled upstream connections idle past their timeout, which a release
+  // or a reuse would otherwise only close when the next request comes.
+  void SweepIdleConnections();
+
   std::list<SessionSlot>::iterator AddSession(DeadlineStream& stream);
   void RemoveSession(std::list<SessionSlot>::iterator slot);
   void CloseIdleSessions();  // on this worker's thread
@@ -75,6 +79,7 @@ class Worker {
   std::shared_ptr<WorkerRuntime> current_;
   std::list<SessionSlot> sessions_;
   boost::asio::io_context io_{1};
+  boost::asio::steady_timer pool_sweep_{io_};  // after io_: cancelled before io_ is destroyed
 };
 
 struct ServerOptions {

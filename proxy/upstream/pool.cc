@@ -57,11 +57,15 @@ void Pool::Release(ConnectionPtr connection, bool reusable) {
   }
   // Reuse takes the newest, so the oldest would wait for the pool to be used that deep: close
   // those idle too long now instead of holding them half-closed.
-  while (!idle_.empty() && IdleTooLong(*idle_.front(), now)) {
+  CloseIdleTooLong(now);
+  WakeOneWaiter();
+}
+
+void Pool::CloseIdleTooLong(Clock::time_point now) {
+  while (!idle_.empty() && IdleTooLong(*idle_.front(), now)) {  // oldest at the front
     idle_.pop_front();
     --open_;
   }
-  WakeOneWaiter();
 }
 
 asio::awaitable<ConnectionPtr> Pool::Acquire(Clock::time_point deadline, bool fresh_only,

@@ -39,6 +39,10 @@ class Pool {
   // Returns a connection after its response was read completely (reusable) or not.
   void Release(ConnectionPtr connection, bool reusable);
 
+  // Closes the idle connections past the upstream's idle_connection_timeout. Release() calls it;
+  // the worker's sweep calls it too, so they close when traffic stops as well.
+  void CloseIdleTooLong(Clock::time_point now);
+
   // Drops idle connections; connections released later are dropped too.
   void Close();
 

@@ -316,6 +316,15 @@ TEST_F(ProxyTest, ClosesPooledConnectionsIdleTooLongWhileNewerOnesAreReused) {
       << mock_->open_connections() << " upstream connections open";
 }
 
+TEST_F(ProxyTest, ClosesIdlePooledConnectionsWhenTrafficStops) {
+  StartProxy("    idle_connection_timeout: 300ms");
+  ASSERT_EQ(Post(kChat).status, 200u);
+  ASSERT_EQ(mock_->open_connections(), 1);
+  // No request follows to release or reuse a connection: the worker's sweep closes it.
+  EXPECT_TRUE(Eventually([&] { return mock_->open_connections() == 0; }))
+      << mock_->open_connections() << " upstream connections open";
+}
+
 TEST_F(ProxyTest, NeverSendsARequestTwiceAfterItWasWritten) {
   StartProxy();
   ASSERT_EQ(Post(kChat).status, 200u);  // leaves a pooled connection
