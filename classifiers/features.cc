@@ -29,19 +29,17 @@ float ComputeLog1p(int64_t v) {
   return static_cast<float>(std::log1p(static_cast<double>(std::max<int64_t>(v, 0))));
 }
 
-// Most features are log1p of a small count: a table saves a libm call for each.
+// Most features are log1p of a small count: a table saves a libm call for each. Filled before
+// main (not a function-local static, whose guard every lookup would check).
 constexpr int64_t kLog1pTableSize = 512;
-const std::array<float, kLog1pTableSize>& Log1pTable() {
-  static const std::array<float, kLog1pTableSize> table = [] {
-    std::array<float, kLog1pTableSize> t{};
-    for (int64_t v = 0; v < kLog1pTableSize; ++v) t[v] = ComputeLog1p(v);
-    return t;
-  }();
-  return table;
-}
+const std::array<float, kLog1pTableSize> kLog1pTable = [] {
+  std::array<float, kLog1pTableSize> t{};
+  for (int64_t v = 0; v < kLog1pTableSize; ++v) t[v] = ComputeLog1p(v);
+  return t;
+}();
 
 float Log1p(int64_t v) {
-  if (v >= 0 && v < kLog1pTableSize) return Log1pTable()[v];
+  if (v >= 0 && v < kLog1pTableSize) return kLog1pTable[v];
   return ComputeLog1p(v);
 }
 float Per100(int64_t count, int64_t bytes) {

@@ -36,7 +36,7 @@ class ScoringHasher final : public NgramHasher {
  public:
   static constexpr int kSlots = 8;
   ScoringHasher(const ModelParams& params, bool explain)
-      : NgramHasher(params.hash_bits), weights_(params.hashed.data()), explain_(explain) {}
+      : NgramHasher(params.hash_bits, explain), weights_(params.hashed.data()), explain_(explain) {}
   double sum() const { return sum_; }
   int slot_count() const { return used_; }
   const Contribution& slot(int i) const { return slots_[i]; }
@@ -117,8 +117,10 @@ void NgramHasher::Token(std::string_view token, uint32_t h) {
   }
   prev_hash_ = h;
   has_prev_ = true;
-  prev_len_ = std::min(token.size(), prev_.size());
-  std::memcpy(prev_.data(), token.data(), prev_len_);
+  if (keep_previous_text_) {
+    prev_len_ = std::min(token.size(), prev_.size());
+    std::memcpy(prev_.data(), token.data(), prev_len_);
+  }
 }
 
 Model::Model(ModelParams params) : params_(std::move(params)) {

@@ -66,10 +66,12 @@ struct ScoreResult {
 // to `hash_bits`. Shared by training and scoring so both see exactly the same features.
 class NgramHasher : public TokenSink {
  public:
-  explicit NgramHasher(uint32_t hash_bits) : mask_((1u << hash_bits) - 1) {}
+  // `keep_previous_text`: previous() is needed (explanations name bigrams).
+  explicit NgramHasher(uint32_t hash_bits, bool keep_previous_text = false)
+      : mask_((1u << hash_bits) - 1), keep_previous_text_(keep_previous_text) {}
   void Token(std::string_view token, uint32_t hash) override;
   int64_t count() const { return count_; }
-  // Text of the current unigram / bigram, for explanations.
+  // The previous token's text, for explanations; empty unless kept.
   std::string_view previous() const { return std::string_view(prev_.data(), prev_len_); }
 
  protected:
@@ -77,6 +79,7 @@ class NgramHasher : public TokenSink {
 
  private:
   uint32_t mask_;
+  bool keep_previous_text_;
   uint32_t prev_hash_ = 0;
   bool has_prev_ = false;
   int64_t count_ = 0;
