@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -69,12 +68,10 @@ bool ForwardsRequestHeader(const http::fields::value_type& field) {
                       [&](std::string_view d) { return beast::iequals(name, d); });
 }
 
-bool RelaysResponseHeader(const http::fields::value_type& field) {
-  const http::field f = field.name();
+bool RelaysResponseHeader(http::field f, std::string_view name) {
   if (IsHopByHop(f) || f == http::field::set_cookie || f == http::field::server) return false;
   // The proxy's own fields: they say where this request went, not where the upstream's went
   // (an upstream may be another switchyard).
-  const std::string_view name = field.name_string();
   return !beast::iequals(name, "x-request-id") && !beast::iequals(name, "x-upstream-request-id") &&
          !(name.size() > 13 && beast::iequals(name.substr(0, 13), "x-switchyard-"));
 }
@@ -100,11 +97,13 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
 }
 
 // The upstream's response fields the client gets, then the proxy's own.
-static void AddResponseHeaders(const http::response_header<>& from, ResponseHead& to,
+static void AddResponseHeaders(const upstream::ResponseParser& from, ResponseHead& to,
                                RequestContext& ctx) {
-  for (const auto& field : from)
-    if (RelaysResponseHeader(field)) to.Add(field.name_string(), field.value());
-  if (auto id = from.find("x-request-id"); id != from.end()) to.Add("x-upstream-request-id", id->value());
+  for (std::size_t i = 0; i < from.field_count(); ++i) {
+    const auto field = from.field(i);
+    if (RelaysResponseHeader(field.name, field.name_string)) to.Add(field.name_string, field.value);
+  }
+  if (auto id = from.Find("x-request-id")) to.Add("x-upstream-request-id", *id);
   to.Add("x-request-id", ctx.request_id);
   ctx.keep_alive = ctx.keep_alive && !ctx.worker.draining();  // a drain may have begun since
   if (ctx.profile) {  // say where routing sent it
@@ -117,9 +116,9 @@ static void AddResponseHeaders(const http::response_header<>& from, ResponseHead
   }
 }
 
-static bool IsEventStream(const http::response_header<>& head) {
-  auto it = head.find(http::field::content_type);
-  return it != head.end() && beast::iequals(it->value().substr(0, 17), "text/event-stream");
+static bool IsEventStream(const upstream::ResponseParser& response) {
+  const auto type = response.Find(http::field::content_type);
+  return type && beast::iequals(type->substr(0, 17), "text/event-stream");
 }
 
 // Counts the failure and records its code for the access log.
@@ -132,11 +131,9 @@ static void NoteFailure(RequestContext& ctx, const upstream::Failure& failure) {
 
 // A JSON (or any non-SSE) response: read whole, then sent with a Content-Length.
 static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connection& conn,
-                                        upstream::HeadParser& head,
+                                        upstream::ResponseParser& parser,
                                         const config::UpstreamTimeouts& timeouts,
                                         Clock::time_point deadline) {
-  http::response_parser<openai::PaddedStringBody> parser{std::move(head)};
-  parser.body_limit(upstream::kMaxUpstreamBody);
   while (!parser.is_done()) {
     upstream::Failure failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);
     if (failure) {
@@ -147,20 +144,20 @@ static asio::awaitable<bool> RelayWhole(RequestContext& ctx, upstream::Connectio
     }
   }
   ctx.upstream_done = Clock::now();
-  std::string& body = parser.get().body();
-  if (parser.get().result_int() < 400) {
+  std::string& body = parser.body();
+  if (parser.status() < 400) {
     openai::ReservePadding(body);
     ctx.usage = accounting::ParseUsageFromBody(body);
     if (!ctx.usage.present)
       ctx.generated_overflow +=
           accounting::AppendGeneratedText(body, &ctx.generated_text, kMaxGeneratedText);
   }
-  ctx.status = parser.get().result_int();
+  ctx.status = parser.status();
   ResponseHead res(ctx.status);
-  AddResponseHeaders(parser.get().base(), res, ctx);
+  AddResponseHeaders(parser, res, ctx);
   const std::string& res_head = res.Finish(ctx.keep_alive, body.size());
   if (ctx.status >= 400) ctx.error_code = fmt::format("upstream_status_{}", ctx.status);
-  const bool reusable = parser.get().keep_alive();
+  const bool reusable = parser.keep_alive();
   ctx.first_byte = Clock::now();
   ctx.client.expires_after(timeouts.idle);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(res_head), asio::buffer(body)};
@@ -210,12 +207,12 @@ static asio::awaitable<bool> WriteToClient(RequestContext& ctx, const Buffers& b
 
 // An SSE response: each event goes to the client as soon as its last byte arrived.
 static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connection& conn,
-                                         upstream::HeadParser& head,
+                                         upstream::ResponseParser& parser,
                                          const config::UpstreamTimeouts& timeouts,
                                          Clock::time_point deadline) {
-  ctx.status = head.get().result_int();
+  ctx.status = parser.status();
   ResponseHead res(ctx.status);
-  AddResponseHeaders(head.get().base(), res, ctx);
+  AddResponseHeaders(parser, res, ctx);
   const std::string& res_head = res.FinishChunked(ctx.keep_alive);
   ctx.client.expires_after(timeouts.idle);
   auto [hec, hn] = co_await asio::async_write(ctx.client, asio::buffer(res_head), kAwait);
@@ -225,7 +222,6 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
     co_return false;
   }
 
-  http::response_parser<http::buffer_body> parser{std::move(head)};
   parser.body_limit(boost::none);  // a long stream is fine; each event is bounded below
   SseSplitter sse;
   std::string scratch;
@@ -236,10 +232,9 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
     // brought in before writing, so the client gets one write per read, not per event.
     std::size_t got = 0;
     do {
-      parser.get().body().data = buffer.data() + got;
-      parser.get().body().size = buffer.size() - got;
+      parser.ReadInto(buffer.data() + got, buffer.size() - got);
       failure = co_await upstream::ReadBodySome(conn, parser, timeouts, deadline);
-      got = buffer.size() - parser.get().body().size;
+      got = buffer.size() - parser.room();
     } while (!failure && !parser.is_done() && conn.next_chunk_buffered() && got < buffer.size());
     const std::string_view events = sse.Feed({buffer.data(), got});
     if (!failure && sse.partial().size() > kMaxEventBytes)
@@ -272,7 +267,7 @@ static asio::awaitable<bool> RelayStream(RequestContext& ctx, upstream::Connecti
   }
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   co_await WriteToClient(ctx, asio::buffer(kLastChunk), timeouts.idle);
-  co_return !failure && parser.get().keep_alive();
+  co_return !failure && parser.keep_alive();
 }
 
 // A response worth trying the next candidate for, as long as nothing went downstream.
@@ -287,12 +282,11 @@ static bool MayHaveReachedModel(upstream::FailureKind kind) {
 }
 
 // How long a 429 asks to be left alone: retry-after-ms, else retry-after in seconds; capped.
-static Clock::duration RetryAfter(const http::response_header<>& head) {
+static Clock::duration RetryAfter(const upstream::ResponseParser& response) {
   auto number = [&](std::string_view name) -> long {
-    auto it = head.find(name);
-    if (it == head.end()) return -1;
+    const auto value = response.Find(name);
     long v = -1;
-    std::from_chars(it->value().data(), it->value().data() + it->value().size(), v);
+    if (value) std::from_chars(value->data(), value->data() + value->size(), v);
     return v;
   };
   long ms = number("retry-after-ms");
@@ -379,11 +373,11 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     out.head = BuildUpstreamHead(ctx, out.body.size());
     upstream::Pool& pool = *ctx.local->pools[index];
     GaugeScope in_flight(ctx.runtime->metrics().upstream_in_flight(index));
-    std::optional<upstream::HeadParser> head;
+    std::optional<upstream::ResponseParser> response;
     upstream::Failure failure;
     const auto sent = ctx.upstream_sent = Clock::now();
     upstream::ConnectionPtr conn =
-        co_await upstream::SendRequest(pool, timeouts, out, deadline, head, failure);
+        co_await upstream::SendRequest(pool, timeouts, out, deadline, response, failure);
     const auto now = ctx.upstream_done = Clock::now();
     if (!conn) {
       NoteFailure(ctx, failure);
@@ -401,13 +395,13 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
       co_await RespondError(ctx, std::move(error));
       co_return;
     }
-    const unsigned status = head->get().result_int();
+    const unsigned status = response->status();
     // 401 and 403 judge the proxy's key for the upstream, not the client's: the upstream is
     // misconfigured, and its message (OpenAI's names part of the key) is not for the client.
     const bool refused_proxy = status == 401 || status == 403;
     health.RecordLatency(std::chrono::duration<double>(now - sent).count());
     if (status == 429) {
-      health.PauseUntil(now + RetryAfter(head->get()));
+      health.PauseUntil(now + RetryAfter(*response));
       health.Abandon(probe);
     } else if (status >= 500 || refused_proxy) {
       health.RecordFailure(probe, now);
@@ -424,10 +418,10 @@ asio::awaitable<void> Forward(RequestContext& ctx) {
     ctx.error_code.clear();  // earlier candidates' failures are in the metrics, not this outcome
     ctx.upstream_answered = true;
     bool reusable = false;
-    if (IsEventStream(head->get()))
-      reusable = co_await RelayStream(ctx, *conn, *head, timeouts, deadline);
+    if (IsEventStream(*response))
+      reusable = co_await RelayStream(ctx, *conn, *response, timeouts, deadline);
     else
-      reusable = co_await RelayWhole(ctx, *conn, *head, timeouts, deadline);
+      reusable = co_await RelayWhole(ctx, *conn, *response, timeouts, deadline);
     pool.Release(std::move(conn), reusable);
     co_return;
   }

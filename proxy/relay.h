@@ -22,6 +22,6 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
 // Whether a client request header is forwarded upstream.
 bool ForwardsRequestHeader(const boost::beast::http::fields::value_type& field);
 // Whether an upstream response header is relayed to the client.
-bool RelaysResponseHeader(const boost::beast::http::fields::value_type& field);
+bool RelaysResponseHeader(boost::beast::http::field name, std::string_view name_string);
 
 }  // namespace switchyard

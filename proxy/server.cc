@@ -296,12 +296,12 @@ asio::awaitable<void> Server::CheckHealth(std::shared_ptr<const Runtime> runtime
   upstream::Pool& pool = *local->pools[index];
   asio::steady_timer timer(workers_[0]->io());
   while (!draining() && this->runtime() == runtime) {
-    std::optional<upstream::HeadParser> head;
+    std::optional<upstream::ResponseParser> response;
     upstream::Failure failure;
     const auto deadline = std::chrono::steady_clock::now() + check.timeout;
     upstream::ConnectionPtr conn =
-        co_await upstream::SendRequest(pool, timeouts, request, deadline, head, failure);
-    const bool ok = conn && head->get().result_int() / 100 == 2;
+        co_await upstream::SendRequest(pool, timeouts, request, deadline, response, failure);
+    const bool ok = conn && response->status() / 100 == 2;
     if (conn) pool.Release(std::move(conn), /*reusable=*/false);
     up.health->RecordCheck(ok, std::chrono::steady_clock::now());
     timer.expires_after(check.interval);

@@ -16,6 +16,32 @@ namespace switchyard::openai {
 
 inline constexpr std::size_t kJsonPadding = 64;  // simdjson::SIMDJSON_PADDING (checked in request.cc)
 
+// Reserves room for a body of `length` bytes and its padding; buffer_overflow if too long.
+inline void ReservePadded(std::string& body, std::uint64_t length, boost::system::error_code& ec) {
+  ec = {};
+  if (length > body.max_size() - kJsonPadding) {
+    ec = boost::beast::http::error::buffer_overflow;
+    return;
+  }
+  body.reserve(static_cast<std::size_t>(length) + kJsonPadding);
+}
+
+// Grows `body` by `extra` bytes, its padding kept in the capacity, and returns where they go;
+// null with buffer_overflow if too long. Without a length (chunked) it grows geometrically, as
+// std::string would, padding included.
+inline char* GrowPadded(std::string& body, std::size_t extra, boost::system::error_code& ec) {
+  const std::size_t size = body.size();
+  if (extra > body.max_size() - kJsonPadding - size) {
+    ec = boost::beast::http::error::buffer_overflow;
+    return nullptr;
+  }
+  ec = {};
+  if (body.capacity() < size + extra + kJsonPadding)
+    body.reserve(std::max(body.capacity() * 2, size + extra + kJsonPadding));
+  body.resize(size + extra);
+  return body.data() + size;
+}
+
 struct PaddedStringBody {
   using value_type = std::string;
 
@@ -28,28 +54,14 @@ struct PaddedStringBody {
 
     void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
       ec = {};
-      if (!length) return;
-      if (*length > body_.max_size() - kJsonPadding) {
-        ec = boost::beast::http::error::buffer_overflow;
-        return;
-      }
-      body_.reserve(static_cast<std::size_t>(*length) + kJsonPadding);
+      if (length) ReservePadded(body_, *length, ec);
     }
 
     template <class ConstBufferSequence>
     std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
       const std::size_t extra = boost::asio::buffer_size(buffers);
-      const std::size_t size = body_.size();
-      if (extra > body_.max_size() - kJsonPadding - size) {
-        ec = boost::beast::http::error::buffer_overflow;
-        return 0;
-      }
-      ec = {};
-      // Without a length (chunked), grow geometrically as std::string would, padding included.
-      if (body_.capacity() < size + extra + kJsonPadding)
-        body_.reserve(std::max(body_.capacity() * 2, size + extra + kJsonPadding));
-      body_.resize(size + extra);
-      char* out = body_.data() + size;
+      char* out = GrowPadded(body_, extra, ec);
+      if (!out) return 0;
       for (const auto b : boost::beast::buffers_range_ref(buffers)) {
         out = std::copy_n(static_cast<const char*>(b.data()), b.size(), out);
       }

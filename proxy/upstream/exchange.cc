@@ -35,24 +35,25 @@ Failure BodyReadFailure(error_code ec, bool total_first, const config::UpstreamT
 asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTimeouts& timeouts,
                                            const OutgoingRequest& request,
                                            Clock::time_point deadline,
-                                           std::optional<HeadParser>& head, Failure& failure) {
+                                           std::optional<ResponseParser>& response,
+                                           Failure& failure) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     ConnectionPtr c = co_await pool.Acquire(deadline, /*fresh_only=*/attempt > 0, failure);
     if (!c) co_return nullptr;
-    head.emplace();
-    head->body_limit(kMaxUpstreamBody);  // Beast's default (8 MB) would refuse big embeddings
+    response.emplace();
+    response->body_limit(kMaxUpstreamBody);  // Beast's default (8 MB) would refuse big embeddings
     bool total_first = false;
     c->ExpiresAfter(Budget(timeouts.first_byte, deadline, total_first));
     auto [wec, written] = co_await c->Write(request.buffers());
     error_code ec = wec;
-    if (!ec) std::tie(ec, std::ignore) = co_await c->Read(*head, ReadUntil::kHeader);
-    while (!ec && head->get().result_int() / 100 == 1) {  // 100 Continue, 103 Early Hints
-      head.emplace();
-      head->body_limit(kMaxUpstreamBody);
-      std::tie(ec, std::ignore) = co_await c->Read(*head, ReadUntil::kHeader);
+    if (!ec) std::tie(ec, std::ignore) = co_await c->Read(*response, ReadUntil::kHeader);
+    while (!ec && response->status() / 100 == 1) {  // 100 Continue, 103 Early Hints
+      response.emplace();
+      response->body_limit(kMaxUpstreamBody);
+      std::tie(ec, std::ignore) = co_await c->Read(*response, ReadUntil::kHeader);
     }
     // Beast takes any three digits; a status HTTP does not define cannot be relayed.
-    if (!ec && (head->get().result_int() < 200 || head->get().result_int() > 599))
+    if (!ec && (response->status() < 200 || response->status() > 599))
       ec = http::error::bad_status;
     if (!ec) {
       ++c->requests;

@@ -5,17 +5,14 @@
 
 #include <array>
 #include <boost/asio/buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <optional>
 #include <string>
 
 #include "proxy/openai/request.h"
 #include "proxy/upstream/pool.h"
+#include "proxy/upstream/response_parser.h"
 
 namespace switchyard::upstream {
-
-using HeadParser = beast::http::response_parser<beast::http::empty_body>;
 
 // Largest upstream body the proxy accepts (big embedding batches); streams have no limit.
 inline constexpr std::uint64_t kMaxUpstreamBody = 256ull * 1024 * 1024;
@@ -35,12 +32,14 @@ struct OutgoingRequest {
 // tells which one a timeout would mean.
 Clock::duration Budget(Clock::duration phase, Clock::time_point deadline, bool& total_first);
 
-// Returns the connection with `head` holding the parsed response head, or null with
-// `failure` set. The caller reads the body from the connection, then releases it to `pool`.
+// Returns the connection with `response` holding the parsed response head, or null with
+// `failure` set. The caller reads the body into `response`, then releases the connection to
+// `pool`.
 asio::awaitable<ConnectionPtr> SendRequest(Pool& pool, const config::UpstreamTimeouts& timeouts,
                                            const OutgoingRequest& request,
                                            Clock::time_point deadline,
-                                           std::optional<HeadParser>& head, Failure& failure);
+                                           std::optional<ResponseParser>& response,
+                                           Failure& failure);
 
 // Reads some of the body into `parser`, bounded by the idle and total timeouts. Maps read
 // errors to a Failure (timeouts, resets, malformed responses).
