@@ -47,8 +47,7 @@ static bool IsHopByHop(http::field f) {
   }
 }
 
-bool ForwardsRequestHeader(const http::fields::value_type& field) {
-  const http::field f = field.name();
+bool ForwardsRequestHeader(http::field f, std::string_view name) {
   if (IsHopByHop(f)) return false;
   switch (f) {
     case http::field::host:
@@ -63,7 +62,6 @@ bool ForwardsRequestHeader(const http::fields::value_type& field) {
   static constexpr std::string_view kDenied[] = {"x-request-id",   "api-key",
                                                  "x-api-key",      "x-goog-api-key",
                                                  "openai-organization", "openai-project"};
-  const std::string_view name = field.name_string();
   return std::none_of(std::begin(kDenied), std::end(kDenied),
                       [&](std::string_view d) { return beast::iequals(name, d); });
 }
@@ -87,9 +85,12 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
   head += target.substr(3);
   head += " HTTP/1.1\r\n";
   head += up.fixed_headers;
-  for (const auto& field : ctx.request)
-    if (ForwardsRequestHeader(field) && !up.SetsHeader(field.name_string()))
-      AppendHeaderField(head, field.name_string(), field.value());
+  const HeaderFields& fields = ctx.request.fields();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const auto field = fields[i];
+    if (ForwardsRequestHeader(field.name, field.name_string) && !up.SetsHeader(field.name_string))
+      AppendHeaderField(head, field.name_string, field.value);
+  }
   AppendHeaderField(head, "x-request-id", ctx.request_id);
   AppendHeaderField(head, "Content-Length", content_length);
   head += "\r\n";
@@ -99,11 +100,12 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
 // The upstream's response fields the client gets, then the proxy's own.
 static void AddResponseHeaders(const upstream::ResponseParser& from, ResponseHead& to,
                                RequestContext& ctx) {
-  for (std::size_t i = 0; i < from.field_count(); ++i) {
-    const auto field = from.field(i);
+  const HeaderFields& fields = from.fields();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const auto field = fields[i];
     if (RelaysResponseHeader(field.name, field.name_string)) to.Add(field.name_string, field.value);
   }
-  if (auto id = from.Find("x-request-id")) to.Add("x-upstream-request-id", *id);
+  if (auto id = fields.Find("x-request-id")) to.Add("x-upstream-request-id", *id);
   to.Add("x-request-id", ctx.request_id);
   ctx.keep_alive = ctx.keep_alive && !ctx.worker.draining();  // a drain may have begun since
   if (ctx.profile) {  // say where routing sent it
@@ -117,7 +119,7 @@ static void AddResponseHeaders(const upstream::ResponseParser& from, ResponseHea
 }
 
 static bool IsEventStream(const upstream::ResponseParser& response) {
-  const auto type = response.Find(http::field::content_type);
+  const auto type = response.fields().Find(http::field::content_type);
   return type && beast::iequals(type->substr(0, 17), "text/event-stream");
 }
 
@@ -284,7 +286,7 @@ static bool MayHaveReachedModel(upstream::FailureKind kind) {
 // How long a 429 asks to be left alone: retry-after-ms, else retry-after in seconds; capped.
 static Clock::duration RetryAfter(const upstream::ResponseParser& response) {
   auto number = [&](std::string_view name) -> long {
-    const auto value = response.Find(name);
+    const auto value = response.fields().Find(name);
     long v = -1;
     if (value) std::from_chars(value->data(), value->data() + value->size(), v);
     return v;

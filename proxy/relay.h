@@ -5,7 +5,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/field.hpp>
 #include <string>
 
 #include "proxy/request_context.h"
@@ -20,7 +20,7 @@ boost::asio::awaitable<void> Forward(RequestContext& ctx);
 std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_length);
 
 // Whether a client request header is forwarded upstream.
-bool ForwardsRequestHeader(const boost::beast::http::fields::value_type& field);
+bool ForwardsRequestHeader(boost::beast::http::field name, std::string_view name_string);
 // Whether an upstream response header is relayed to the client.
 bool RelaysResponseHeader(boost::beast::http::field name, std::string_view name_string);
 

@@ -3,7 +3,6 @@
 // session's coroutine frame for one request; used by one thread.
 #pragma once
 
-#include <boost/beast/http/message.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,8 +14,8 @@
 #include "proxy/accounting/usage.h"
 #include "proxy/deadline_stream.h"
 #include "proxy/metrics/metrics.h"
-#include "proxy/openai/padded_body.h"
 #include "proxy/openai/request.h"
+#include "proxy/client_request.h"
 #include "proxy/runtime.h"
 #include "proxy/server.h"
 
@@ -24,7 +23,7 @@ namespace switchyard {
 
 struct RequestContext {
   RequestContext(Worker& w, DeadlineStream& c, std::shared_ptr<WorkerRuntime> l,
-                 boost::beast::http::request<openai::PaddedStringBody> r)
+                 ClientRequest r)
       : worker(w),
         client(c),
         local(std::move(l)),
@@ -39,7 +38,7 @@ struct RequestContext {
   // change them under the request.
   std::shared_ptr<WorkerRuntime> local;
   const Runtime* runtime;  // local->runtime
-  boost::beast::http::request<openai::PaddedStringBody> request;
+  ClientRequest request;
   std::chrono::steady_clock::time_point start;
   std::int64_t start_ms;  // wall clock, Unix epoch ms, for the ledger
   Route route = Route::kOther;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <malloc.h>
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -39,6 +41,11 @@ void Worker::SweepIdleConnections() {
     if (ec) return;  // cancelled: the worker is going away
     const auto now = upstream::Clock::now();
     for (auto& pool : current_->pools) pool->CloseIdleTooLong(now);
+    std::erase_if(retired_pools_, [&](const std::weak_ptr<upstream::Pool>& retired) {
+      const auto pool = retired.lock();
+      if (pool) pool->CloseIdleTooLong(now);
+      return !pool;
+    });
     SweepIdleConnections();
   });
 }
@@ -101,6 +108,9 @@ void Worker::Adopt(std::shared_ptr<const Runtime> runtime) {
   }
   // A pool the new config dropped lives on, open, while requests of the old one still hold it
   // (one may yet fall back to it); its connections close with its last user.
+  for (std::size_t j = 0; before && j < before->pools.size(); ++j)
+    if (std::find(next->pools.begin(), next->pools.end(), before->pools[j]) == next->pools.end())
+      retired_pools_.push_back(before->pools[j]);
   current_ = std::move(next);
 }
 

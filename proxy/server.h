@@ -60,15 +60,16 @@ class Worker {
   bool draining() const;
   Server& server() { return server_; }
 
-  // Every second: closes pooled upstream connections idle past their timeout, which a release
-  // or a reuse would otherwise only close when the next request comes.
-  void SweepIdleConnections();
-
   std::list<SessionSlot>::iterator AddSession(DeadlineStream& stream);
   void RemoveSession(std::list<SessionSlot>::iterator slot);
   void CloseIdleSessions();  // on this worker's thread
 
  private:
+  // Every second: closes pooled upstream connections idle past their timeout, which a release
+  // or a reuse would otherwise only close when the next request comes. Pools a reload retired
+  // are swept while requests of the old config still hold them.
+  void SweepIdleConnections();
+
   Server& server_;
   const AccessLog& access_log_;
   const int worker_index_;
@@ -77,6 +78,7 @@ class Worker {
   // release connections into pools and unregister their sessions. Frames own the
   // WorkerRuntime they started on.
   std::shared_ptr<WorkerRuntime> current_;
+  std::vector<std::weak_ptr<upstream::Pool>> retired_pools_;  // dropped by a reload
   std::list<SessionSlot> sessions_;
   boost::asio::io_context io_{1};
   boost::asio::steady_timer pool_sweep_{io_};  // after io_: cancelled before io_ is destroyed

@@ -256,7 +256,7 @@ static bool Answerable(beast::error_code ec) {
 
 // Answers a request the parser refused, then the connection closes.
 static asio::awaitable<void> RespondToReadError(Worker& worker, DeadlineStream& stream,
-                                                http::request<openai::PaddedStringBody> request,
+                                                ClientRequest request,
                                                 beast::error_code ec) {
   openai::ApiError error;
   RequestContext ctx{worker, stream, worker.current(), std::move(request)};
@@ -329,7 +329,7 @@ asio::awaitable<void> RunSession(Worker& worker, DeadlineStream stream) {
       buffer.commit(n);
     }
     first = false;
-    http::request_parser<openai::PaddedStringBody> parser;
+    RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(listener.max_header_bytes));
     parser.body_limit(listener.max_body_bytes);
     stream.expires_after(listener.header_timeout);

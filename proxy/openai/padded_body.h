@@ -1,13 +1,10 @@
-// A string body for Beast's parser whose capacity keeps room past its end for simdjson, which
-// reads up to kJsonPadding bytes beyond a document. Bodies are parsed as they arrived, so
-// the room is reserved while they are read, not added by a copy afterwards (a 128 KB prompt
-// was copied once more for its padding, request and response alike).
+// Bodies kept in strings whose capacity has room past their end for simdjson, which reads up to
+// kJsonPadding bytes beyond a document. The parsers (RequestParser, upstream::ResponseParser)
+// reserve the room while a body arrives, instead of a copy adding it afterwards (a 128 KB
+// prompt was copied once more for its padding, request and response alike).
 #pragma once
 
-#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/optional.hpp>
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -41,38 +38,5 @@ inline char* GrowPadded(std::string& body, std::size_t extra, boost::system::err
   body.resize(size + extra);
   return body.data() + size;
 }
-
-struct PaddedStringBody {
-  using value_type = std::string;
-
-  static std::uint64_t size(const value_type& body) { return body.size(); }
-
-  class reader {
-   public:
-    template <bool isRequest, class Fields>
-    reader(boost::beast::http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
-
-    void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
-      ec = {};
-      if (length) ReservePadded(body_, *length, ec);
-    }
-
-    template <class ConstBufferSequence>
-    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
-      const std::size_t extra = boost::asio::buffer_size(buffers);
-      char* out = GrowPadded(body_, extra, ec);
-      if (!out) return 0;
-      for (const auto b : boost::beast::buffers_range_ref(buffers)) {
-        out = std::copy_n(static_cast<const char*>(b.data()), b.size(), out);
-      }
-      return extra;
-    }
-
-    void finish(boost::system::error_code& ec) { ec = {}; }
-
-   private:
-    value_type& body_;
-  };
-};
 
 }  // namespace switchyard::openai

@@ -46,7 +46,7 @@ struct RequestLimits {
 };
 
 // Grows `body`'s capacity so simdjson may read past its end (it needs SIMDJSON_PADDING); a
-// body read with PaddedStringBody (padded_body.h) has the room already.
+// body read by the proxy's parsers (padded_body.h) has the room already.
 void ReservePadding(std::string& body);
 
 // Parses `body` (whose capacity ReservePadding has grown). Errors are 400s in OpenAI's shape:

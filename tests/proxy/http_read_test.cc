@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "proxy/client_request.h"
 #include "proxy/http_read.h"
 #include "proxy/openai/padded_body.h"
 
@@ -158,7 +159,7 @@ TEST_F(HttpReadTest, ReadingSomeOfAChunkedBodyYieldsEachChunkAndNeedBufferWhenTh
 
 TEST_F(HttpReadTest, APaddedBodyHasRoomForSimdjsonWithOrWithoutALength) {
   Send(kPost);
-  http::request_parser<openai::PaddedStringBody> sized;
+  RequestParser sized;
   auto [ec, n] = Read(sized, ReadUntil::kMessage);
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(sized.get().body(), "hello");
@@ -169,7 +170,7 @@ TEST_F(HttpReadTest, APaddedBodyHasRoomForSimdjsonWithOrWithoutALength) {
   // Two chunks: a plain string's growth would leave its capacity at exactly 200.
   for (int i = 0; i < 2; ++i) Send("64\r\n" + chunk + "\r\n");
   Send("0\r\n\r\n");
-  http::request_parser<openai::PaddedStringBody> chunked;
+  RequestParser chunked;
   std::tie(ec, n) = Read(chunked, ReadUntil::kMessage);
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(chunked.get().body(), chunk + chunk);

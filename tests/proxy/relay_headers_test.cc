@@ -9,11 +9,7 @@ namespace {
 
 namespace http = boost::beast::http;
 
-bool Forwards(std::string_view name) {
-  http::fields f;
-  f.insert(name, "v");
-  return ForwardsRequestHeader(*f.begin());
-}
+bool Forwards(std::string_view name) { return ForwardsRequestHeader(http::string_to_field(name), name); }
 
 bool Relays(std::string_view name) { return RelaysResponseHeader(http::string_to_field(name), name); }
 

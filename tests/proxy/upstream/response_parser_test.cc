@@ -37,20 +37,20 @@ TEST(ResponseParserTest, KeepsEveryFieldInOrderWithRepeatsAndUnknownNames) {
   ASSERT_FALSE(ec) << ec.message();
   ASSERT_TRUE(p.is_done());
   EXPECT_EQ(p.status(), 429u);
-  ASSERT_EQ(p.field_count(), 6u);
-  EXPECT_EQ(p.field(0).name, http::field::content_type);
-  EXPECT_EQ(p.field(0).value, "application/json");
-  EXPECT_EQ(p.field(1).name, http::field::unknown);
-  EXPECT_EQ(p.field(1).name_string, "x-ratelimit-remaining-requests");
-  EXPECT_EQ(p.field(1).value, "0");
-  EXPECT_EQ(p.field(2).value, "a=1");
-  EXPECT_EQ(p.field(3).name_string, "set-cookie");
-  EXPECT_EQ(p.field(3).value, "b=2");
+  ASSERT_EQ(p.fields().size(), 6u);
+  EXPECT_EQ(p.fields()[0].name, http::field::content_type);
+  EXPECT_EQ(p.fields()[0].value, "application/json");
+  EXPECT_EQ(p.fields()[1].name, http::field::unknown);
+  EXPECT_EQ(p.fields()[1].name_string, "x-ratelimit-remaining-requests");
+  EXPECT_EQ(p.fields()[1].value, "0");
+  EXPECT_EQ(p.fields()[2].value, "a=1");
+  EXPECT_EQ(p.fields()[3].name_string, "set-cookie");
+  EXPECT_EQ(p.fields()[3].value, "b=2");
   // Lookups ignore case and find the first of repeated fields.
-  EXPECT_EQ(p.Find("SET-COOKIE"), "a=1");
-  EXPECT_EQ(p.Find("retry-after"), "7");
-  EXPECT_EQ(p.Find(http::field::content_length), "2");
-  EXPECT_EQ(p.Find("x-request-id"), std::nullopt);
+  EXPECT_EQ(p.fields().Find("SET-COOKIE"), "a=1");
+  EXPECT_EQ(p.fields().Find("retry-after"), "7");
+  EXPECT_EQ(p.fields().Find(http::field::content_length), "2");
+  EXPECT_EQ(p.fields().Find("x-request-id"), std::nullopt);
   EXPECT_EQ(p.body(), "{}");
   EXPECT_TRUE(p.keep_alive());
 }
@@ -99,6 +99,20 @@ TEST(ResponseParserTest, FillsTheCallersBufferChunkByChunkAndAsksForAnotherWhenF
   EXPECT_EQ(sizeof buffer - p.room(), 2u);
   EXPECT_EQ(std::string_view(buffer, 2), "\n\n");
   EXPECT_TRUE(p.body().empty());  // nothing went to the whole-body string
+}
+
+TEST(ResponseParserTest, DropsTrailersAfterAChunkedBody) {
+  ResponseParser p;
+  p.eager(true);
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Extra: 1\r\n\r\n";
+  boost::system::error_code ec;
+  std::size_t used = 0;
+  while (!ec && !p.is_done()) used += Put(p, std::string_view(wire).substr(used), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(p.body(), "{}");
+  EXPECT_EQ(p.fields().size(), 1u);
+  EXPECT_EQ(p.fields().Find("x-extra"), std::nullopt);
 }
 
 }  // namespace

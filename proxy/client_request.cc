@@ -1,0 +1,34 @@
+#include "proxy/client_request.h"
+
+#include <cstring>
+
+#include "proxy/openai/padded_body.h"
+
+namespace switchyard {
+
+ClientRequest RequestParser::release() {
+  request_.keep_alive_ = is_header_done() && keep_alive();
+  return std::move(request_);
+}
+
+void RequestParser::on_request_impl(boost::beast::http::verb method, string_view method_string,
+                                    string_view target, int, boost::system::error_code&) {
+  request_.method_ = method;
+  request_.method_string_.assign(method_string.data(), method_string.size());
+  request_.target_.assign(target.data(), target.size());
+}
+
+void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                                      boost::system::error_code& ec) {
+  ec = {};
+  if (length) openai::ReservePadded(request_.body_, *length, ec);
+}
+
+std::size_t RequestParser::on_body_impl(string_view data, boost::system::error_code& ec) {
+  char* out = openai::GrowPadded(request_.body_, data.size(), ec);
+  if (!out) return 0;
+  std::memcpy(out, data.data(), data.size());
+  return data.size();
+}
+
+}  // namespace switchyard

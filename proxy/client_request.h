@@ -1,0 +1,74 @@
+// A client's HTTP request as the proxy keeps it: the request line, the fields (HeaderFields)
+// and the body, filled by RequestParser in one pass, with simdjson's padding reserved behind
+// the body as it arrives. The accessors read like Beast's message, whose place it takes.
+#pragma once
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <string>
+#include <string_view>
+
+#include "proxy/http_fields.h"
+
+namespace switchyard {
+
+class ClientRequest {
+ public:
+  boost::beast::http::verb method() const { return method_; }
+  std::string_view method_string() const { return method_string_; }
+  std::string_view target() const { return target_; }
+  // HTTP/1.1 without `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`.
+  bool keep_alive() const { return keep_alive_; }
+  const HeaderFields& fields() const { return fields_; }
+  // The first field of that name, "" if there is none (as Beast's message[] answers).
+  std::string_view operator[](boost::beast::http::field name) const {
+    return fields_.Find(name).value_or(std::string_view());
+  }
+  std::string_view operator[](std::string_view name) const {
+    return fields_.Find(name).value_or(std::string_view());
+  }
+  std::string& body() { return body_; }
+  const std::string& body() const { return body_; }
+
+ private:
+  friend class RequestParser;
+  boost::beast::http::verb method_ = boost::beast::http::verb::unknown;
+  std::string method_string_;
+  std::string target_;
+  bool keep_alive_ = false;
+  HeaderFields fields_;
+  std::string body_;
+};
+
+class RequestParser final : public boost::beast::http::basic_parser<true> {
+ public:
+  const ClientRequest& get() const { return request_; }
+  // The request read so far (all of it once is_done()); the parser is spent afterwards.
+  ClientRequest release();
+
+ private:
+  using string_view = boost::beast::string_view;  // Beast's, which the hooks take
+  void on_request_impl(boost::beast::http::verb method, string_view method_string,
+                       string_view target, int version, boost::system::error_code& ec) override;
+  void on_response_impl(int, string_view, int, boost::system::error_code&) override {}
+  void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
+                     boost::system::error_code&) override {
+    // Trailers (fields after a chunked body) come through here too: dropped, so that nothing
+    // sent after the header can add to what the header said.
+    if (!is_header_done()) request_.fields_.Add(name, name_string, value);
+  }
+  void on_header_impl(boost::system::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         boost::system::error_code& ec) override;
+  std::size_t on_body_impl(string_view data, boost::system::error_code& ec) override;
+  void on_chunk_header_impl(std::uint64_t, string_view, boost::system::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view data,
+                                 boost::system::error_code& ec) override {
+    return on_body_impl(data, ec);
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
+
+  ClientRequest request_;
+};
+
+}  // namespace switchyard
