@@ -6,14 +6,10 @@
 
 namespace switchyard {
 
-ClientRequest RequestParser::release() {
-  request_.keep_alive_ = is_header_done() && keep_alive();
-  return std::move(request_);
-}
-
 void RequestParser::on_request_impl(boost::beast::http::verb method, string_view method_string,
-                                    string_view target, int, boost::system::error_code&) {
+                                    string_view target, int version, boost::system::error_code&) {
   request_.method_ = method;
+  request_.version_ = version;
   request_.method_string_.assign(method_string.data(), method_string.size());
   request_.target_.assign(target.data(), target.size());
 }

@@ -17,6 +17,7 @@ class ClientRequest {
   boost::beast::http::verb method() const { return method_; }
   std::string_view method_string() const { return method_string_; }
   std::string_view target() const { return target_; }
+  int version() const { return version_; }  // 11 for HTTP/1.1
   // HTTP/1.1 without `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`.
   bool keep_alive() const { return keep_alive_; }
   const HeaderFields& fields() const { return fields_; }
@@ -35,6 +36,7 @@ class ClientRequest {
   boost::beast::http::verb method_ = boost::beast::http::verb::unknown;
   std::string method_string_;
   std::string target_;
+  int version_ = 0;
   bool keep_alive_ = false;
   HeaderFields fields_;
   std::string body_;
@@ -44,7 +46,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
  public:
   const ClientRequest& get() const { return request_; }
   // The request read so far (all of it once is_done()); the parser is spent afterwards.
-  ClientRequest release();
+  ClientRequest release() { return std::move(request_); }
 
  private:
   using string_view = boost::beast::string_view;  // Beast's, which the hooks take
@@ -57,7 +59,8 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     // sent after the header can add to what the header said.
     if (!is_header_done()) request_.fields_.Add(name, name_string, value);
   }
-  void on_header_impl(boost::system::error_code&) override {}
+  // Taken here, not at release: Beast also applies a trailer's Connection field to keep_alive().
+  void on_header_impl(boost::system::error_code&) override { request_.keep_alive_ = keep_alive(); }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          boost::system::error_code& ec) override;
   std::size_t on_body_impl(string_view data, boost::system::error_code& ec) override;

@@ -1,5 +1,6 @@
 #include "proxy/http_fields.h"
 
+#include <boost/assert.hpp>
 #include <boost/beast/core/string.hpp>
 
 namespace switchyard {
@@ -28,6 +29,7 @@ std::optional<std::string_view> HeaderFields::Find(std::string_view name) const 
 }
 
 std::optional<std::string_view> HeaderFields::Find(Field name) const {
+  BOOST_ASSERT(name != Field::unknown);  // many names are unknown: look those up by string
   for (std::size_t i = 0; i < index_.size(); ++i)
     if (index_[i].name == name) return (*this)[i].value;
   return std::nullopt;

@@ -51,9 +51,11 @@ void Worker::SweepIdleConnections() {
 }
 
 Worker::~Worker() {
-  // Idle connections go now, while io_ lives; pools that only older configs still use go
-  // with the frames holding them.
+  // Idle connections go now, while io_ lives, those of pools that only older configs still use
+  // too.
   for (auto& pool : current_->pools) pool->Close();
+  for (auto& retired : retired_pools_)
+    if (const auto pool = retired.lock()) pool->Close();
 }
 
 // Whether a pool for `before` can serve `now`: the same endpoint, reached the same way.

@@ -34,6 +34,7 @@ TEST(ClientRequestTest, KeepsTheRequestLineFieldsAndBody) {
   EXPECT_EQ(r.method(), http::verb::post);
   EXPECT_EQ(r.method_string(), "POST");
   EXPECT_EQ(r.target(), "/v1/chat/completions?x=1");
+  EXPECT_EQ(r.version(), 11);
   EXPECT_TRUE(r.keep_alive());
   EXPECT_EQ(r[http::field::authorization], "Bearer k");
   EXPECT_EQ(r["x-switchyard-min-tier"], "3");
@@ -59,6 +60,10 @@ TEST(ClientRequestTest, ReadsAChunkedBodyAndDropsItsTrailers) {
   // A field sent after the body cannot add to what the header asked for.
   EXPECT_EQ(r["x-switchyard-min-tier"], "");
   EXPECT_EQ(r.fields().size(), 1u);
+  // Nor can a trailer end the connection the header kept alive.
+  EXPECT_TRUE(Parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "1\r\nx\r\n0\r\nConnection: close\r\n\r\n")
+                  .keep_alive());
 }
 
 }  // namespace
