@@ -38,6 +38,8 @@ class HeaderFields {
   // The first field named `name` (case-insensitive), if any.
   std::optional<std::string_view> Find(std::string_view name) const;
   std::optional<std::string_view> Find(Field name) const;
+  // Whether a Connection field lists `name`: such a field is for this hop only (RFC 9110 7.6.1).
+  bool ListedInConnection(std::string_view name) const;
 
  private:
   struct Entry {

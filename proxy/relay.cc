@@ -86,9 +86,11 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
   head += " HTTP/1.1\r\n";
   head += up.fixed_headers;
   const HeaderFields& fields = ctx.request.fields();
+  const bool has_connection = fields.Find(http::field::connection).has_value();
   for (std::size_t i = 0; i < fields.size(); ++i) {
     const auto field = fields[i];
-    if (ForwardsRequestHeader(field.name, field.name_string) && !up.SetsHeader(field.name_string))
+    if (ForwardsRequestHeader(field.name, field.name_string) && !up.SetsHeader(field.name_string) &&
+        !(has_connection && fields.ListedInConnection(field.name_string)))
       AppendHeaderField(head, field.name_string, field.value);
   }
   AppendHeaderField(head, "x-request-id", ctx.request_id);
@@ -101,9 +103,12 @@ std::string BuildUpstreamHead(const RequestContext& ctx, std::size_t content_len
 static void AddResponseHeaders(const upstream::ResponseParser& from, ResponseHead& to,
                                RequestContext& ctx) {
   const HeaderFields& fields = from.fields();
+  const bool has_connection = fields.Find(http::field::connection).has_value();
   for (std::size_t i = 0; i < fields.size(); ++i) {
     const auto field = fields[i];
-    if (RelaysResponseHeader(field.name, field.name_string)) to.Add(field.name_string, field.value);
+    if (RelaysResponseHeader(field.name, field.name_string) &&
+        !(has_connection && fields.ListedInConnection(field.name_string)))
+      to.Add(field.name_string, field.value);
   }
   if (auto id = fields.Find("x-request-id")) to.Add("x-upstream-request-id", *id);
   to.Add("x-request-id", ctx.request_id);

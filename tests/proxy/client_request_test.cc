@@ -46,6 +46,16 @@ TEST(ClientRequestTest, KeepsTheRequestLineFieldsAndBody) {
   EXPECT_GE(r.body().capacity(), r.body().size() + openai::kJsonPadding);
 }
 
+TEST(ClientRequestTest, TellsWhichFieldsTheConnectionFieldsList) {
+  const ClientRequest r = Parse(
+      "GET / HTTP/1.1\r\nConnection: keep-alive,\tX-Hop \r\nX-Hop: 1\r\nconnection: Upgrade\r\n\r\n");
+  EXPECT_TRUE(r.fields().ListedInConnection("x-hop"));
+  EXPECT_TRUE(r.fields().ListedInConnection("upgrade"));  // the second Connection field
+  EXPECT_TRUE(r.fields().ListedInConnection("Keep-Alive"));
+  EXPECT_FALSE(r.fields().ListedInConnection("x-ho"));
+  EXPECT_FALSE(Parse("GET / HTTP/1.1\r\nX-Hop: 1\r\n\r\n").fields().ListedInConnection("x-hop"));
+}
+
 TEST(ClientRequestTest, KeepAliveFollowsTheVersionAndConnectionField) {
   EXPECT_FALSE(Parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive());
   EXPECT_FALSE(Parse("GET / HTTP/1.0\r\n\r\n").keep_alive());

@@ -46,6 +46,15 @@ TEST_F(ProxyTest, ReplacesTheClientKeyWithTheUpstreamKeyAndKeepsTheRequestId) {
   EXPECT_EQ(seen.headers["host"], fmt::format("127.0.0.1:{}", mock_->port()));
 }
 
+TEST_F(ProxyTest, DropsTheFieldsTheClientsConnectionHeaderNames) {
+  StartProxy();
+  Reply r = Post(kChat, {{"Connection", "keep-alive, X-Hop"}, {"X-Hop", "1"}, {"X-Kept", "2"}});
+  ASSERT_EQ(r.status, 200u);
+  auto seen = mock_->recorded_requests().at(0);
+  EXPECT_EQ(seen.headers.count("x-hop"), 0u);  // for the client's hop to the proxy only
+  EXPECT_EQ(seen.headers["x-kept"], "2");
+}
+
 TEST_F(ProxyTest, GeneratesARequestIdWhenTheClientSendsNone) {
   StartProxy();
   Reply r = Post(kChat);
