@@ -3,7 +3,6 @@
 // the body as it arrives. The accessors read like Beast's message, whose place it takes.
 #pragma once
 
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <string>
 #include <string_view>
@@ -42,34 +41,23 @@ class ClientRequest {
   std::string body_;
 };
 
-class RequestParser final : public boost::beast::http::basic_parser<true> {
+class RequestParser final : public FieldsParser<true> {
  public:
-  const ClientRequest& get() const { return request_; }
   // The request read so far (all of it once is_done()); the parser is spent afterwards.
-  ClientRequest release() { return std::move(request_); }
+  ClientRequest release() {
+    request_.fields_ = std::move(fields_);
+    return std::move(request_);
+  }
 
  private:
-  using string_view = boost::beast::string_view;  // Beast's, which the hooks take
   void on_request_impl(boost::beast::http::verb method, string_view method_string,
                        string_view target, int version, boost::system::error_code& ec) override;
   void on_response_impl(int, string_view, int, boost::system::error_code&) override {}
-  void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
-                     boost::system::error_code&) override {
-    // Trailers (fields after a chunked body) come through here too: dropped, so that nothing
-    // sent after the header can add to what the header said.
-    if (!is_header_done()) request_.fields_.Add(name, name_string, value);
-  }
   // Taken here, not at release: Beast also applies a trailer's Connection field to keep_alive().
   void on_header_impl(boost::system::error_code&) override { request_.keep_alive_ = keep_alive(); }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          boost::system::error_code& ec) override;
   std::size_t on_body_impl(string_view data, boost::system::error_code& ec) override;
-  void on_chunk_header_impl(std::uint64_t, string_view, boost::system::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, string_view data,
-                                 boost::system::error_code& ec) override {
-    return on_body_impl(data, ec);
-  }
-  void on_finish_impl(boost::system::error_code&) override {}
 
   ClientRequest request_;
 };

@@ -5,6 +5,7 @@
 // instructions per field, callgrind). Field order and repeated fields are kept.
 #pragma once
 
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/field.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +49,32 @@ class HeaderFields {
   };
   std::string text_;
   std::vector<Entry> index_;
+};
+
+// What the proxy's two parsers (RequestParser, upstream::ResponseParser) share: the fields go
+// into fields(), and chunk data goes to on_body_impl like any other body bytes.
+template <bool isRequest>
+class FieldsParser : public boost::beast::http::basic_parser<isRequest> {
+ public:
+  const HeaderFields& fields() const { return fields_; }
+
+ protected:
+  using string_view = boost::beast::string_view;  // Beast's, which the hooks take
+  HeaderFields fields_;
+
+ private:
+  void on_field_impl(HeaderFields::Field name, string_view name_string, string_view value,
+                     boost::system::error_code&) final {
+    // Trailers (fields after a chunked body) come through here too: dropped, so that nothing
+    // sent after the header can add to what the header said.
+    if (!this->is_header_done()) fields_.Add(name, name_string, value);
+  }
+  void on_chunk_header_impl(std::uint64_t, string_view, boost::system::error_code&) final {}
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view data,
+                                 boost::system::error_code& ec) final {
+    return this->on_body_impl(data, ec);
+  }
+  void on_finish_impl(boost::system::error_code&) final {}
 };
 
 }  // namespace switchyard

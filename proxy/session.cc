@@ -334,7 +334,7 @@ asio::awaitable<void> RunSession(Worker& worker, DeadlineStream stream) {
     parser.body_limit(listener.max_body_bytes);
     stream.expires_after(listener.header_timeout);
     auto [ec, n] = co_await ReadHttp(stream, buffer, parser, ReadUntil::kHeader);
-    if (!ec && parser.get()[http::field::expect] == "100-continue") {
+    if (!ec && parser.fields().Find(http::field::expect) == "100-continue") {
       // curl sends large bodies only after this (or after waiting a second for it).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       std::tie(ec, n) = co_await asio::async_write(stream, asio::buffer(kContinue), kAwait);

@@ -1,11 +1,10 @@
-// An upstream's HTTP response, parsed into the status, its fields (HeaderFields: an OpenAI
+// An upstream's HTTP response, parsed into the status, its fields (fields(): an OpenAI
 // response carries about twenty) and the body, by one parser from the status line to the last
 // byte. The body goes whole into body(), with simdjson's padding reserved, or, after
 // ReadInto(), into the caller's buffer piece by piece, as a stream is relayed (need_buffer once
 // it is full, as Beast's buffer_body does).
 #pragma once
 
-#include <boost/beast/http/basic_parser.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,10 +13,9 @@
 
 namespace switchyard::upstream {
 
-class ResponseParser final : public boost::beast::http::basic_parser<false> {
+class ResponseParser final : public FieldsParser<false> {
  public:
   unsigned status() const { return status_; }
-  const HeaderFields& fields() const { return fields_; }
 
   std::string& body() { return body_; }
   // From now on the body goes into [data, data + size) instead of body(); the buffer must
@@ -31,29 +29,15 @@ class ResponseParser final : public boost::beast::http::basic_parser<false> {
   std::size_t room() const { return room_; }  // what is left of the ReadInto buffer
 
  private:
-  using string_view = boost::beast::string_view;  // Beast's, which the hooks take
   void on_request_impl(boost::beast::http::verb, string_view, string_view, int,
                        boost::system::error_code&) override {}
   void on_response_impl(int code, string_view, int, boost::system::error_code& ec) override;
-  void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
-                     boost::system::error_code&) override {
-    // Trailers (fields after a chunked body) come through here too: dropped, so that nothing
-    // sent after the header can add to what the header said.
-    if (!is_header_done()) fields_.Add(name, name_string, value);
-  }
   void on_header_impl(boost::system::error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          boost::system::error_code& ec) override;
   std::size_t on_body_impl(string_view data, boost::system::error_code& ec) override;
-  void on_chunk_header_impl(std::uint64_t, string_view, boost::system::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, string_view data,
-                                 boost::system::error_code& ec) override {
-    return on_body_impl(data, ec);
-  }
-  void on_finish_impl(boost::system::error_code&) override {}
 
   unsigned status_ = 0;
-  HeaderFields fields_;
   std::string body_;
   bool to_buffer_ = false;
   char* out_ = nullptr;
