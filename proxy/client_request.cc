@@ -1,7 +1,5 @@
 #include "proxy/client_request.h"
 
-#include <cstring>
-
 #include "proxy/openai/padded_body.h"
 
 namespace switchyard {
@@ -21,10 +19,7 @@ void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& leng
 }
 
 std::size_t RequestParser::on_body_impl(string_view data, boost::system::error_code& ec) {
-  char* out = openai::GrowPadded(request_.body_, data.size(), ec);
-  if (!out) return 0;
-  std::memcpy(out, data.data(), data.size());
-  return data.size();
+  return openai::AppendPadded(request_.body_, data, ec);
 }
 
 }  // namespace switchyard

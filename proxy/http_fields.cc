@@ -2,6 +2,7 @@
 
 #include <boost/assert.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 
 namespace switchyard {
 
@@ -38,15 +39,9 @@ std::optional<std::string_view> HeaderFields::Find(Field name) const {
 bool HeaderFields::ListedInConnection(std::string_view name) const {
   for (const Entry& e : index_) {
     if (e.name != Field::connection) continue;
-    std::string_view list = std::string_view(text_).substr(e.at + e.name_size, e.value_size);
-    while (!list.empty()) {
-      const std::size_t comma = list.find(',');
-      std::string_view token = list.substr(0, comma);
-      list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
-      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    const std::string_view list = std::string_view(text_).substr(e.at + e.name_size, e.value_size);
+    for (const auto token : boost::beast::http::token_list(list))
       if (boost::beast::iequals(token, name)) return true;
-    }
   }
   return false;
 }

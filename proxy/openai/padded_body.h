@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace switchyard::openai {
 
@@ -23,20 +24,21 @@ inline void ReservePadded(std::string& body, std::uint64_t length, boost::system
   body.reserve(static_cast<std::size_t>(length) + kJsonPadding);
 }
 
-// Grows `body` by `extra` bytes, its padding kept in the capacity, and returns where they go;
-// null with buffer_overflow if too long. Without a length (chunked) it grows geometrically, as
-// std::string would, padding included.
-inline char* GrowPadded(std::string& body, std::size_t extra, boost::system::error_code& ec) {
+// Appends `data` to `body`, its padding kept in the capacity, and returns the bytes taken: all
+// of them, or none with buffer_overflow if too long. Without a length (chunked) the string
+// grows geometrically, as std::string would, padding included.
+inline std::size_t AppendPadded(std::string& body, std::string_view data,
+                                boost::system::error_code& ec) {
   const std::size_t size = body.size();
-  if (extra > body.max_size() - kJsonPadding - size) {
+  if (data.size() > body.max_size() - kJsonPadding - size) {
     ec = boost::beast::http::error::buffer_overflow;
-    return nullptr;
+    return 0;
   }
   ec = {};
-  if (body.capacity() < size + extra + kJsonPadding)
-    body.reserve(std::max(body.capacity() * 2, size + extra + kJsonPadding));
-  body.resize(size + extra);
-  return body.data() + size;
+  if (body.capacity() < size + data.size() + kJsonPadding)
+    body.reserve(std::max(body.capacity() * 2, size + data.size() + kJsonPadding));
+  body.append(data);
+  return data.size();
 }
 
 }  // namespace switchyard::openai

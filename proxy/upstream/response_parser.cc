@@ -20,12 +20,7 @@ void ResponseParser::on_body_init_impl(const boost::optional<std::uint64_t>& len
 }
 
 std::size_t ResponseParser::on_body_impl(string_view data, boost::system::error_code& ec) {
-  if (!to_buffer_) {
-    char* out = openai::GrowPadded(body_, data.size(), ec);
-    if (!out) return 0;
-    std::memcpy(out, data.data(), data.size());
-    return data.size();
-  }
+  if (!to_buffer_) return openai::AppendPadded(body_, data, ec);
   const std::size_t n = std::min(room_, data.size());
   if (n > 0) std::memcpy(out_, data.data(), n);
   out_ += n;
